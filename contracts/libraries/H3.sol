@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title H3
+/// @notice Structural checks of H3 cell indexes (https://h3geo.org/docs/core-library/h3Indexing).
+library H3 {
+    uint256 private constant MODE_OFFSET = 59;
+    uint256 private constant RES_OFFSET = 52;
+    uint256 private constant BASE_CELL_OFFSET = 45;
+    uint64 private constant CELL_MODE = 1;
+    uint64 private constant BASE_CELLS = 122;
+
+    /// @notice True if `index` is shaped like an H3 cell: reserved bit clear, cell mode, base cell below 122, and
+    /// every digit past the resolution set to 7 (unused).
+    function isValidCell(uint64 index) internal pure returns (bool) {
+        if (index >> 63 != 0) return false;
+        if ((index >> MODE_OFFSET) & 0xF != CELL_MODE) return false;
+        if ((index >> BASE_CELL_OFFSET) & 0x7F >= BASE_CELLS) return false;
+        uint64 res = (index >> RES_OFFSET) & 0xF;
+        for (uint64 r = 1; r <= 15; ++r) {
+            uint64 digit = (index >> ((15 - r) * 3)) & 0x7;
+            if (r > res && digit != 7) return false;
+            if (r <= res && digit == 7) return false;
+        }
+        return true;
+    }
+}
