@@ -1,0 +1,88 @@
+import { ethers } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+
+import { deployCore, type CoreDeployment } from "../../scripts/lib/deploy";
+import type { ProviderRegistry } from "../../typechain-types";
+import { DeviceStatus, FaultKind, H3_CELL, ResourceClass, deviceWallet, signRegistration } from "./devices";
+
+export { DeviceStatus, FaultKind, H3_CELL, ResourceClass };
+
+export const MESH = 10n ** 18n;
+export const DAY = 86_400n;
+/** Tokens each named actor starts with. */
+export const ACTOR_BALANCE = 1_000_000n * MESH;
+
+export interface Actors {
+  governance: HardhatEthersSigner; // deployer; holds every admin role in these tests
+  alice: HardhatEthersSigner; // operator
+  bob: HardhatEthersSigner; // operator
+  carol: HardhatEthersSigner; // delegator
+  dave: HardhatEthersSigner; // delegator
+  fisher: HardhatEthersSigner; // fisherman
+  reporter: HardhatEthersSigner; // oracle verdict path (REPORTER_ROLE)
+  arbitrator: HardhatEthersSigner; // dispute resolver (ARBITRATOR_ROLE)
+  treasury: HardhatEthersSigner;
+  outsider: HardhatEthersSigner; // no role, no tokens
+}
+
+export type CoreFixture = CoreDeployment & Actors;
+
+/**
+ * The protocol core deployed with default parameters and a treasury; every actor but `outsider` holds
+ * `ACTOR_BALANCE` MESH and has approved Staking and Slashing. `reporter` and `arbitrator` hold their Slashing roles.
+ */
+export async function coreFixture(): Promise<CoreFixture> {
+  const [governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider] =
+    await ethers.getSigners();
+  const core = await deployCore(governance, {
+    genesisRecipient: governance.address,
+    genesisSupply: 100_000_000n * MESH,
+    treasury: treasury.address,
+  });
+  for (const actor of [alice, bob, carol, dave, fisher, reporter, arbitrator]) {
+    await core.token.transfer(actor.address, ACTOR_BALANCE);
+    await core.token.connect(actor).approve(core.staking, ethers.MaxUint256);
+    await core.token.connect(actor).approve(core.slashing, ethers.MaxUint256);
+  }
+  await core.token.approve(core.staking, ethers.MaxUint256);
+  await core.slashing.grantRole(await core.slashing.REPORTER_ROLE(), reporter.address);
+  await core.slashing.grantRole(await core.slashing.ARBITRATOR_ROLE(), arbitrator.address);
+  return { ...core, governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider };
+}
+
+export interface DeviceSpec {
+  label: string;
+  resourceClass?: number;
+  capacity?: bigint;
+  location?: bigint;
+  metadataURI?: string;
+}
+
+/** Registers a device (Coverage at `H3_CELL` by default) under `operator`, which must hold enough self-stake. */
+export async function registerDevice(
+  registry: ProviderRegistry,
+  operator: HardhatEthersSigner,
+  spec: DeviceSpec,
+): Promise<string> {
+  const device = deviceWallet(spec.label);
+  const resourceClass = spec.resourceClass ?? ResourceClass.Coverage;
+  const { registration, signature } = await signRegistration(registry, device, {
+    operator: operator.address,
+    resourceClass,
+    capacity: spec.capacity ?? 1n,
+    location: spec.location ?? (resourceClass === ResourceClass.Coverage ? H3_CELL : 0n),
+    deadline: BigInt(await time.latest()) + DAY,
+    metadataURI: spec.metadataURI,
+  });
+  await registry.connect(operator).registerDevice(registration, signature);
+  return device.address;
+}
+
+/** Core fixture plus: alice staked 1,000 MESH and runs one Coverage device ("alice-1", needs 100 MESH). */
+export async function operatorFixture(): Promise<CoreFixture & { aliceDevice: string }> {
+  const f = await coreFixture();
+  await f.staking.connect(f.alice).stake(1_000n * MESH);
+  const aliceDevice = await registerDevice(f.registry, f.alice, { label: "alice-1" });
+  return { ...f, aliceDevice };
+}
