@@ -59,9 +59,9 @@ contract MeshToken is IMeshToken, ERC20, ERC20Burnable, ERC20Permit, ERC20Votes,
     }
 
     function _mintCapped(address to, uint256 amount) private {
-        uint256 minted = totalMinted + amount;
-        if (minted > MAX_SUPPLY) revert SupplyCapExceeded(amount, totalMinted, MAX_SUPPLY);
-        totalMinted = minted;
+        uint256 minted = totalMinted;
+        if (amount > MAX_SUPPLY - minted) revert SupplyCapExceeded(amount, minted, MAX_SUPPLY);
+        totalMinted = minted + amount;
         _mint(to, amount);
     }
 

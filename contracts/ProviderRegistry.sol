@@ -125,8 +125,8 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, EIP712, Nonces {
     /// @inheritdoc IProviderRegistry
     function acceptTransfer(address device) external {
         Device storage d = _devices[device];
+        // Offers exist only for Active devices: exiting or jailing a device withdraws its offer.
         if (d.pendingOperator != msg.sender || msg.sender == address(0)) revert NotPendingOperator(device, msg.sender);
-        if (d.status != DeviceStatus.Active) revert InvalidStatus(device, d.status);
 
         address from = d.operator;
         uint256 classIndex = uint256(d.resourceClass);

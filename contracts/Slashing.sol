@@ -187,7 +187,8 @@ contract Slashing is ISlashing, AccessControl {
 
     function _recordMissedDuty(address device, uint64 epoch) private {
         MissedDutyRecord storage m = _missed[device];
-        if (m.reported && epoch <= m.lastEpoch) revert MissedDutyOutOfOrder(device, epoch, m.lastEpoch);
+        // A late report of an older epoch is still penalised, but only newer epochs extend the streak.
+        if (m.reported && epoch <= m.lastEpoch) return;
         uint32 consecutive = m.reported && epoch == m.lastEpoch + 1 ? m.consecutive + 1 : 1;
         m.reported = true;
         m.lastEpoch = epoch;

@@ -34,6 +34,7 @@ contract Staking is IStaking, AccessControl {
     mapping(address operator => mapping(address delegator => Delegation)) private _delegations;
     mapping(address staker => UnbondingRequest[]) private _queue;
     mapping(address staker => uint256) private _queueHead;
+    mapping(address operator => mapping(uint64 generation => uint256)) private _rewardPerShareAtWipe;
 
     /// @inheritdoc IStaking
     uint256 public totalStaked;
@@ -90,15 +91,13 @@ contract Staking is IStaking, AccessControl {
         if (amount == 0) revert ZeroAmount();
         if (isStalled(operator)) revert OperatorStalled(operator);
         OperatorStake storage op = _operators[operator];
-        uint256 delegatedAfter = op.delegated.tokens + amount;
+        uint256 delegatedAfter = uint256(op.delegated.tokens) + amount;
         uint256 cap = uint256(op.selfStake) * config.param(Param.MaxDelegationRatio);
         if (delegatedAfter > cap) revert DelegationCapExceeded(operator, delegatedAfter, cap);
 
         Delegation storage d = _delegations[operator][msg.sender];
-        _accrue(op, d);
-        shares = op.delegated.toSharesDown(amount);
-        op.delegated.tokens = delegatedAfter.toUint128();
-        op.delegated.shares += shares.toUint128();
+        _syncDelegation(operator, op, d);
+        shares = op.delegated.deposit(amount);
         d.shares += shares;
         totalStaked += amount;
 
@@ -108,21 +107,26 @@ contract Staking is IStaking, AccessControl {
 
     /// @inheritdoc IStaking
     function undelegate(address operator, uint256 shares) external returns (uint256 amount) {
-        Delegation storage d = _delegations[operator][msg.sender];
         if (shares == 0) revert ZeroAmount();
+        OperatorStake storage op = _operators[operator];
+        Delegation storage d = _delegations[operator][msg.sender];
+        _syncDelegation(operator, op, d);
         if (shares > d.shares) revert InsufficientShares(msg.sender, operator, d.shares, shares);
-        amount = _operators[operator].delegated.toTokensDown(shares);
+        amount = op.delegated.toTokensDown(shares);
         _checkMinimum(amount, shares == d.shares);
-        _exitDelegation(operator, msg.sender, shares, amount, false);
+        _exitDelegation(operator, op, d, msg.sender, shares, amount, false);
     }
 
     /// @inheritdoc IStaking
     function forceExit(address operator, address delegator) external returns (uint256 amount) {
         if (!isStalled(operator)) revert OperatorNotStalled(operator);
-        uint256 shares = _delegations[operator][delegator].shares;
+        OperatorStake storage op = _operators[operator];
+        Delegation storage d = _delegations[operator][delegator];
+        _syncDelegation(operator, op, d);
+        uint256 shares = d.shares;
         if (shares == 0) revert NoDelegation(delegator, operator);
-        amount = _operators[operator].delegated.toTokensDown(shares);
-        _exitDelegation(operator, delegator, shares, amount, true);
+        amount = op.delegated.toTokensDown(shares);
+        _exitDelegation(operator, op, d, delegator, shares, amount, true);
     }
 
     /* UNBONDING QUEUE */
@@ -131,16 +135,17 @@ contract Staking is IStaking, AccessControl {
     function withdraw(uint256 maxRequests) external returns (uint256 amount) {
         UnbondingRequest[] storage queue = _queue[msg.sender];
         uint256 head = _queueHead[msg.sender];
-        uint256 end = Math.min(queue.length, head + maxRequests);
+        uint256 end = queue.length - head > maxRequests ? head + maxRequests : queue.length;
         uint256 first = head;
         for (; head < end; ++head) {
             UnbondingRequest memory request = queue[head];
             if (request.releaseAt > block.timestamp) break;
             Pool storage pool = _unbondingPool(request);
-            uint256 tokens = pool.toTokensDown(request.shares);
-            pool.tokens -= tokens.toUint128();
-            pool.shares -= request.shares;
-            amount += tokens;
+            if (request.generation == pool.generation) {
+                uint256 tokens = pool.toTokensDown(request.shares);
+                pool.remove(tokens, request.shares);
+                amount += tokens;
+            }
             delete queue[head];
         }
         if (head == first) revert NothingToWithdraw(msg.sender);
@@ -201,7 +206,7 @@ contract Staking is IStaking, AccessControl {
     function claimRewards(address operator) external returns (uint256 amount) {
         OperatorStake storage op = _operators[operator];
         Delegation storage d = _delegations[operator][msg.sender];
-        _accrue(op, d);
+        _syncDelegation(operator, op, d);
         amount = d.rewards;
         d.rewards = 0;
         if (msg.sender == operator) {
@@ -227,7 +232,7 @@ contract Staking is IStaking, AccessControl {
         op.selfStake -= uint128(fromSelf);
         rest -= fromSelf;
         uint256 fromSelfUnbonding = Math.min(rest, op.selfUnbonding.tokens);
-        op.selfUnbonding.tokens -= uint128(fromSelfUnbonding);
+        op.selfUnbonding.remove(fromSelfUnbonding, 0);
         rest -= fromSelfUnbonding;
 
         // Delegators pro rata over active and unbonding stake; the active pool's part rounds up.
@@ -235,8 +240,8 @@ contract Staking is IStaking, AccessControl {
         if (rest > 0) {
             uint256 active = op.delegated.tokens;
             fromDelegated = Math.mulDiv(rest, active, active + op.delegatedUnbonding.tokens, Math.Rounding.Ceil);
-            op.delegated.tokens -= uint128(fromDelegated);
-            op.delegatedUnbonding.tokens -= uint128(rest - fromDelegated);
+            _removeDelegated(operator, op, fromDelegated, 0);
+            op.delegatedUnbonding.remove(rest - fromDelegated, 0);
         }
 
         totalStaked -= fromSelf + fromDelegated;
@@ -285,15 +290,19 @@ contract Staking is IStaking, AccessControl {
         view
         returns (uint256 shares, uint256 tokens)
     {
-        shares = _delegations[operator][delegator].shares;
-        tokens = _operators[operator].delegated.toTokensDown(shares);
+        Delegation storage d = _delegations[operator][delegator];
+        Pool storage pool = _operators[operator].delegated;
+        if (d.generation != pool.generation) return (0, 0);
+        shares = d.shares;
+        tokens = pool.toTokensDown(shares);
     }
 
     /// @inheritdoc IStaking
     function pendingRewards(address operator, address account) external view returns (uint256 amount) {
         OperatorStake storage op = _operators[operator];
         Delegation storage d = _delegations[operator][account];
-        amount = d.rewards + Math.mulDiv(d.shares, op.rewardPerShare - d.rewardPerSharePaid, REWARD_SCALE);
+        uint256 earnedPerShare = _rewardPerShareOf(operator, op, d) - d.rewardPerSharePaid;
+        amount = d.rewards + Math.mulDiv(d.shares, earnedPerShare, REWARD_SCALE);
         if (account == operator) amount += op.operatorRewards;
     }
 
@@ -309,20 +318,23 @@ contract Staking is IStaking, AccessControl {
 
     /// @inheritdoc IStaking
     function unbondingValue(UnbondingRequest calldata request) external view returns (uint256) {
-        return _unbondingPool(request).toTokensDown(request.shares);
+        Pool storage pool = _unbondingPool(request);
+        return request.generation == pool.generation ? pool.toTokensDown(request.shares) : 0;
     }
 
     /* INTERNAL */
 
-    function _exitDelegation(address operator, address delegator, uint256 shares, uint256 amount, bool forced)
-        private
-    {
-        OperatorStake storage op = _operators[operator];
-        Delegation storage d = _delegations[operator][delegator];
-        _accrue(op, d);
+    function _exitDelegation(
+        address operator,
+        OperatorStake storage op,
+        Delegation storage d,
+        address delegator,
+        uint256 shares,
+        uint256 amount,
+        bool forced
+    ) private {
         d.shares -= shares;
-        op.delegated.shares -= shares.toUint128();
-        op.delegated.tokens -= amount.toUint128();
+        _removeDelegated(operator, op, amount, shares);
         totalStaked -= amount;
         (uint256 unbondingShares, uint64 releaseAt) =
             _queueExit(delegator, operator, op.delegatedUnbonding, true, amount, !forced);
@@ -345,18 +357,41 @@ contract Staking is IStaking, AccessControl {
         if (capped && pending >= config.param(Param.MaxPendingUnbondings)) {
             revert TooManyPendingUnbondings(staker, pending);
         }
-        shares = pool.toSharesDown(amount);
-        pool.tokens += amount.toUint128();
-        pool.shares += shares.toUint128();
+        shares = pool.deposit(amount);
         totalUnbonding += amount;
         releaseAt = uint64(block.timestamp + config.param(Param.UnbondingPeriod));
-        queue.push(UnbondingRequest(operator, releaseAt, delegated, shares.toUint128()));
+        queue.push(UnbondingRequest(operator, releaseAt, delegated, shares.toUint128(), pool.generation));
     }
 
-    function _accrue(OperatorStake storage op, Delegation storage d) private {
-        uint256 rewardPerShare = op.rewardPerShare;
-        if (d.shares > 0) d.rewards += Math.mulDiv(d.shares, rewardPerShare - d.rewardPerSharePaid, REWARD_SCALE);
-        d.rewardPerSharePaid = rewardPerShare;
+    /// @dev Takes tokens (and shares) out of the active delegation pool; if that wipes the pool, remembers the
+    /// reward-per-share its worthless shares had earned up to then.
+    function _removeDelegated(address operator, OperatorStake storage op, uint256 tokens, uint256 shares) private {
+        uint64 generation = op.delegated.generation;
+        if (op.delegated.remove(tokens, shares)) _rewardPerShareAtWipe[operator][generation] = op.rewardPerShare;
+    }
+
+    /// @dev Brings a delegation's rewards up to date; drops shares of a wiped generation (keeping what they earned).
+    function _syncDelegation(address operator, OperatorStake storage op, Delegation storage d) private {
+        if (d.shares > 0) {
+            uint256 rewardPerShare = _rewardPerShareOf(operator, op, d);
+            d.rewards += Math.mulDiv(d.shares, rewardPerShare - d.rewardPerSharePaid, REWARD_SCALE);
+        }
+        if (d.generation != op.delegated.generation) {
+            d.shares = 0;
+            d.generation = op.delegated.generation;
+        }
+        d.rewardPerSharePaid = op.rewardPerShare;
+    }
+
+    /// @dev The reward-per-share a delegation's shares have earned up to: now, or the wipe of their generation.
+    function _rewardPerShareOf(address operator, OperatorStake storage op, Delegation storage d)
+        private
+        view
+        returns (uint256)
+    {
+        return d.generation == op.delegated.generation
+            ? op.rewardPerShare
+            : _rewardPerShareAtWipe[operator][d.generation];
     }
 
     function _checkMinimum(uint256 amount, bool fullExit) private view {

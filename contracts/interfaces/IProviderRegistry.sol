@@ -71,8 +71,7 @@ interface IProviderRegistry {
     error InvalidStatus(address device, DeviceStatus status);
     /// @notice Capacity is zero or above the class's maximum.
     error InvalidCapacity(ResourceClass resourceClass, uint64 capacity, uint256 max);
-    /// @notice The location is not a valid H3 cell, or is missing for a class that needs one, or set for one that
-    /// does not.
+    /// @notice The location is not a valid H3 cell, or is missing for a class that needs one (Coverage).
     error InvalidLocation(ResourceClass resourceClass, uint64 location);
     /// @notice The location changed too recently.
     error LocationChangeTooSoon(address device, uint256 nextAllowed);

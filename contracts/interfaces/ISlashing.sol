@@ -82,8 +82,6 @@ interface ISlashing {
     error FaultTooOld(uint64 epoch, uint256 expiredAt);
     /// @notice The penalty would take the epoch's total slashing past the circuit breaker.
     error EpochSlashCapExceeded(uint64 epoch, uint256 total, uint256 cap);
-    /// @notice Missed epochs must be reported in increasing order per device.
-    error MissedDutyOutOfOrder(address device, uint64 epoch, uint64 lastEpoch);
     /// @notice The challenge is not open.
     error ChallengeNotOpen(uint256 challengeId);
     /// @notice The dispute window of the challenge has closed.
@@ -98,7 +96,8 @@ interface ISlashing {
     function ARBITRATOR_ROLE() external view returns (bytes32);
 
     /// @notice Penalises a proven fault; for `MissedDuty` it also counts consecutive misses and jails the device after
-    /// `JailAfterMissedEpochs` of them. Reporter only.
+    /// `JailAfterMissedEpochs` of them (a late report of an epoch before the last one counted is penalised but does
+    /// not extend the streak). Reporter only.
     /// @return slashed Tokens taken.
     function penaliseFault(address device, FaultKind kind, uint64 epoch, bytes32 evidence)
         external

@@ -21,6 +21,7 @@ struct Delegation {
     uint256 shares; // shares of the operator's `delegated` pool
     uint256 rewardPerSharePaid; // the operator's `rewardPerShare` when `rewards` was last brought up to date
     uint256 rewards; // rewards earned and not yet claimed
+    uint64 generation; // generation of the `delegated` pool the shares belong to (older: worthless)
 }
 
 /// @notice A queued exit; its tokens are its shares of the pool named by `operator` and `delegated`.
@@ -29,6 +30,7 @@ struct UnbondingRequest {
     uint64 releaseAt;
     bool delegated; // true: shares of `delegatedUnbonding`, false: of `selfUnbonding`
     uint128 shares;
+    uint64 generation; // generation of the pool the shares belong to (older: worthless)
 }
 
 /// @title IStaking

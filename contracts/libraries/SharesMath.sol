@@ -2,18 +2,24 @@
 pragma solidity ^0.8.24;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @notice A pool of tokens owned pro rata by its shares; a slash lowers `tokens` and so every share's value at once.
+/// When a pool is emptied while shares remain (slashed to zero), those shares are worthless: the pool starts a new
+/// `generation` with no shares, and shares held from an older generation count as zero.
 struct Pool {
     uint128 tokens;
     uint128 shares;
+    uint64 generation;
 }
 
 /// @title SharesMath
-/// @notice Token/share conversions with virtual shares and tokens (as in Morpho Blue's SharesMathLib), so an empty or
-/// fully slashed pool never divides by zero and the first depositor cannot inflate the share price.
-/// Functions say which way they round: deposits round shares down, exits round shares burned up.
+/// @notice Token/share conversions with virtual shares and tokens (as in Morpho Blue's SharesMathLib), so an empty
+/// pool never divides by zero and the first depositor cannot inflate the share price. Deposits round shares down;
+/// exits round tokens down, so the pool never pays out more than it holds.
 library SharesMath {
+    using SafeCast for uint256;
+
     uint256 internal constant VIRTUAL_SHARES = 1e6;
     uint256 internal constant VIRTUAL_TOKENS = 1;
 
@@ -21,11 +27,25 @@ library SharesMath {
         return Math.mulDiv(tokens, pool.shares + VIRTUAL_SHARES, pool.tokens + VIRTUAL_TOKENS);
     }
 
-    function toSharesUp(Pool memory pool, uint256 tokens) internal pure returns (uint256) {
-        return Math.mulDiv(tokens, pool.shares + VIRTUAL_SHARES, pool.tokens + VIRTUAL_TOKENS, Math.Rounding.Ceil);
-    }
-
     function toTokensDown(Pool memory pool, uint256 shares) internal pure returns (uint256) {
         return Math.mulDiv(shares, pool.tokens + VIRTUAL_TOKENS, pool.shares + VIRTUAL_SHARES);
+    }
+
+    /// @dev Adds `tokens` and returns the shares minted for them.
+    function deposit(Pool storage pool, uint256 tokens) internal returns (uint256 shares) {
+        shares = toSharesDown(pool, tokens);
+        pool.tokens += tokens.toUint128();
+        pool.shares += shares.toUint128();
+    }
+
+    /// @dev Removes `tokens` and burns `shares`; returns true if that wiped the pool (see `Pool`).
+    function remove(Pool storage pool, uint256 tokens, uint256 shares) internal returns (bool wiped) {
+        pool.tokens -= tokens.toUint128();
+        pool.shares -= shares.toUint128();
+        if (pool.tokens == 0 && pool.shares != 0) {
+            pool.shares = 0;
+            ++pool.generation;
+            return true;
+        }
     }
 }
