@@ -1348,6 +1348,32 @@ describe("Staking", function () {
       expect(await staking.unbondingValue(plain(queue[1]))).to.be.closeTo(100n * MESH, 1_000_000n);
       await expectAccounting(f);
     });
+    it("keeps rewards earned before a wipe claimable, and voids the wiped unbonding requests", async function () {
+      const f = await loadFixture(delegatedFixture);
+      const { staking, alice, carol, dave, fisher, governance } = f;
+      await staking.connect(governance).addRewards(alice.address, 1_000n * MESH); // 800 to delegators: 600 / 200
+      await staking.connect(dave).undelegate(alice.address, sharesOf(1_000n * MESH));
+      await staking.connect(governance).slash(alice.address, 5_000n * MESH); // wipes active and unbonding pools
+      const op = await staking.getOperatorStake(alice.address);
+      expect([op.delegated.generation, op.delegatedUnbonding.generation]).to.deep.equal([1n, 1n]);
+
+      // A newcomer after the wipe earns on its own shares only; carol's earnings stop at the wipe.
+      await staking.connect(alice).stake(1_000n * MESH);
+      await staking.connect(fisher).delegate(alice.address, 100n * MESH);
+      await staking.connect(governance).addRewards(alice.address, 1_100n * MESH); // 100 to the newcomer
+      expect(await staking.pendingRewards(alice.address, carol.address)).to.be.closeTo(600n * MESH, 10n);
+      expect(await staking.pendingRewards(alice.address, fisher.address)).to.be.closeTo(100n * MESH, 10n);
+      await expect(staking.connect(carol).claimRewards(alice.address)).to.emit(staking, "RewardsClaimed");
+      expect(await staking.delegationOf(alice.address, carol.address)).to.deep.equal([0n, 0n]);
+
+      // dave's request belongs to the wiped unbonding generation: it is dropped from the queue and pays nothing.
+      expect(await staking.unbondingValue(plain((await staking.pendingUnbondings(dave.address))[0]))).to.equal(0n);
+      await time.increase(UNBONDING_PERIOD);
+      await expect(staking.connect(dave).withdraw(1)).to.emit(staking, "Withdrawn").withArgs(dave.address, 0n, 1n);
+      expect(await staking.pendingUnbondings(dave.address)).to.deep.equal([]);
+      await expectAccounting(f);
+    });
+
     it("accepts new delegations after the delegated pool has been slashed to zero", async function () {
       // carol's 3,000e24 shares survive a full slash with no tokens behind them; the operator recovers (restakes,
       // is healthy again) and a new delegator must still be able to join.
