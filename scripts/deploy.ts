@@ -11,6 +11,7 @@ import path from "node:path";
 
 import { ethers, network } from "hardhat";
 
+import { Param } from "../sdk/enums";
 import { deployCore } from "./lib/deploy";
 
 const MESH = 10n ** 18n;
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   console.table(addresses);
 
   const epochLength = await core.config.epochLength();
-  const unbonding = await core.config.param(0); // Param.UnbondingPeriod
+  const unbonding = await core.config.param(Param.UnbondingPeriod);
   console.log(
     `Genesis supply ${ethers.formatEther(await core.token.totalSupply())} MESH of a ` +
       `${ethers.formatEther(await core.token.MAX_SUPPLY())} cap; epoch ${epochLength / 3600n} h; ` +

@@ -3,12 +3,7 @@ import { ethers } from "ethers";
 import type { ProviderRegistry } from "../../typechain-types";
 import type { DeviceRegistrationStruct } from "../../typechain-types/contracts/ProviderRegistry";
 
-/** Resource classes, in the order of the Solidity enum. */
-export const ResourceClass = { Coverage: 0, Storage: 1, ComputeGpu: 2, ComputeCpu: 3, Mapping: 4, Energy: 5 } as const;
-/** Device statuses, in the order of the Solidity enum. */
-export const DeviceStatus = { None: 0, Active: 1, Jailed: 2, Exiting: 3, Removed: 4 } as const;
-/** Fault kinds, in the order of the Solidity enum. */
-export const FaultKind = { MissedDuty: 0, InvalidProof: 1, LocationSpoofing: 2, DoubleRegistration: 3 } as const;
+export { ResourceClass, DeviceStatus, FaultKind } from "../../sdk/enums";
 
 /** Valid H3 cells (resolution 8, San Francisco) for tests. */
 export const H3_CELL = 0x8828308281fffffn;

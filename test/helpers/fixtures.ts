@@ -4,9 +4,11 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { deployCore, type CoreDeployment } from "../../scripts/lib/deploy";
 import type { ProviderRegistry } from "../../typechain-types";
-import { DeviceStatus, FaultKind, H3_CELL, ResourceClass, deviceWallet, signRegistration } from "./devices";
+import { ResourceClass } from "../../sdk/enums";
+import { H3_CELL, deviceWallet, signRegistration } from "./devices";
 
-export { DeviceStatus, FaultKind, H3_CELL, ResourceClass };
+export { ClassParam, DeviceStatus, FaultKind, FaultParam, Param, ResourceClass } from "../../sdk/enums";
+export { H3_CELL };
 
 export const MESH = 10n ** 18n;
 export const DAY = 86_400n;

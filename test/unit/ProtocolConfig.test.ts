@@ -3,25 +3,8 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { ProtocolConfig__factory } from "../../typechain-types";
+import { Param, ClassParam, FaultParam } from "../../sdk/enums";
 import { DAY, FaultKind, MESH, ResourceClass, coreFixture } from "../helpers/fixtures";
-
-// Mirrors of the Solidity enums of IProtocolConfig.sol.
-const Param = {
-  UnbondingPeriod: 0,
-  MaxDelegationRatio: 1,
-  CommissionIncreaseDelay: 2,
-  MinUnbondAmount: 3,
-  MaxPendingUnbondings: 4,
-  LocationChangeCooldown: 5,
-  JailAfterMissedEpochs: 6,
-  JailCooldown: 7,
-  MaxSlashPerEpoch: 8,
-  ChallengeBond: 9,
-  DisputeWindow: 10,
-  ChallengerRewardBps: 11,
-} as const;
-const ClassParam = { StakePerUnit: 0, MaxCapacity: 1 } as const;
-const FaultParam = { RateBps: 0, MaxPerIncident: 1 } as const;
 
 const HOUR = 3_600n;
 

@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { ProviderRegistry__factory, type ProviderRegistry } from "../../typechain-types";
+import { Param, ClassParam } from "../../sdk/enums";
 import {
   DAY,
   DeviceStatus,
@@ -22,10 +23,6 @@ import {
   signRegistration,
   type RegistrationParams,
 } from "../helpers/devices";
-
-// Mirrors of the Solidity enums of IProtocolConfig.sol (only the members used here).
-const Param = { UnbondingPeriod: 0, LocationChangeCooldown: 5 } as const;
-const ClassParam = { StakePerUnit: 0, MaxCapacity: 1 } as const;
 
 // Default per-class parameters of ProtocolConfig.
 const COVERAGE_STAKE = 100n * MESH;

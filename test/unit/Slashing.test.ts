@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
+import { Param, FaultParam } from "../../sdk/enums";
 import {
   DAY,
   DeviceStatus,
@@ -13,23 +14,6 @@ import {
   type CoreFixture,
 } from "../helpers/fixtures";
 
-/** `Param` of IProtocolConfig, in enum order. */
-const Param = {
-  UnbondingPeriod: 0,
-  MaxDelegationRatio: 1,
-  CommissionIncreaseDelay: 2,
-  MinUnbondAmount: 3,
-  MaxPendingUnbondings: 4,
-  LocationChangeCooldown: 5,
-  JailAfterMissedEpochs: 6,
-  JailCooldown: 7,
-  MaxSlashPerEpoch: 8,
-  ChallengeBond: 9,
-  DisputeWindow: 10,
-  ChallengerRewardBps: 11,
-} as const;
-/** `FaultParam` of IProtocolConfig. */
-const FaultParam = { RateBps: 0, MaxPerIncident: 1 } as const;
 /** `ChallengeStatus` of ISlashing. */
 const ChallengeStatus = { None: 0, Open: 1, Upheld: 2, Rejected: 3, Expired: 4 } as const;
 

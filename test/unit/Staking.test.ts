@@ -4,22 +4,12 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { ProviderRegistry__factory, Staking__factory } from "../../typechain-types";
 import type { UnbondingRequestStruct, UnbondingRequestStructOutput } from "../../typechain-types/contracts/Staking";
+import { Param, ClassParam } from "../../sdk/enums";
 import { DAY, MESH, ResourceClass, operatorFixture, registerDevice, type CoreFixture } from "../helpers/fixtures";
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Constants mirroring the contracts                                                                             */
 /* ------------------------------------------------------------------------------------------------------------ */
-
-/** Global parameters, in the order of the Solidity `Param` enum. */
-const Param = {
-  UnbondingPeriod: 0,
-  MaxDelegationRatio: 1,
-  CommissionIncreaseDelay: 2,
-  MinUnbondAmount: 3,
-  MaxPendingUnbondings: 4,
-} as const;
-/** Per-class parameters, in the order of the Solidity `ClassParam` enum. */
-const ClassParam = { StakePerUnit: 0, MaxCapacity: 1 } as const;
 
 const UNBONDING_PERIOD = 7n * DAY; // ProtocolConfig default
 const COMMISSION_DELAY = 7n * DAY; // ProtocolConfig default

@@ -1,0 +1,38 @@
+/**
+ * Mirrors of the Solidity enums (contracts/types/Types.sol, contracts/interfaces/IProtocolConfig.sol), in
+ * declaration order: the numbers are what the contracts take and return.
+ */
+
+export const ResourceClass = { Coverage: 0, Storage: 1, ComputeGpu: 2, ComputeCpu: 3, Mapping: 4, Energy: 5 } as const;
+export type ResourceClass = (typeof ResourceClass)[keyof typeof ResourceClass];
+
+export const DeviceStatus = { None: 0, Active: 1, Jailed: 2, Exiting: 3, Removed: 4 } as const;
+export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
+
+export const FaultKind = { MissedDuty: 0, InvalidProof: 1, LocationSpoofing: 2, DoubleRegistration: 3 } as const;
+export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
+
+/** Global parameters of `ProtocolConfig`. */
+export const Param = {
+  UnbondingPeriod: 0,
+  MaxDelegationRatio: 1,
+  CommissionIncreaseDelay: 2,
+  MinUnbondAmount: 3,
+  MaxPendingUnbondings: 4,
+  LocationChangeCooldown: 5,
+  JailAfterMissedEpochs: 6,
+  JailCooldown: 7,
+  MaxSlashPerEpoch: 8,
+  ChallengeBond: 9,
+  DisputeWindow: 10,
+  ChallengerRewardBps: 11,
+} as const;
+export type Param = (typeof Param)[keyof typeof Param];
+
+/** Per-class parameters of `ProtocolConfig`. */
+export const ClassParam = { StakePerUnit: 0, MaxCapacity: 1 } as const;
+export type ClassParam = (typeof ClassParam)[keyof typeof ClassParam];
+
+/** Per-fault-kind parameters of `ProtocolConfig`. */
+export const FaultParam = { RateBps: 0, MaxPerIncident: 1 } as const;
+export type FaultParam = (typeof FaultParam)[keyof typeof FaultParam];
