@@ -34,7 +34,7 @@ contract Staking is IStaking, AccessControl {
     mapping(address operator => mapping(address delegator => Delegation)) private _delegations;
     mapping(address staker => UnbondingRequest[]) private _queue;
     mapping(address staker => uint256) private _queueHead;
-    mapping(address operator => mapping(uint64 generation => uint256)) private _rewardPerShareAtWipe;
+    mapping(address operator => mapping(uint48 generation => uint256)) private _rewardPerShareAtWipe;
 
     /// @inheritdoc IStaking
     uint256 public totalStaked;
@@ -79,7 +79,7 @@ contract Staking is IStaking, AccessControl {
 
         op.selfStake = remaining.toUint128();
         totalStaked -= amount;
-        (uint256 shares, uint64 releaseAt) = _queueExit(msg.sender, msg.sender, op.selfUnbonding, false, amount, true);
+        (uint256 shares, uint40 releaseAt) = _queueExit(msg.sender, msg.sender, op.selfUnbonding, false, amount, true);
         emit Unstaked(msg.sender, amount, shares, releaseAt);
     }
 
@@ -336,7 +336,7 @@ contract Staking is IStaking, AccessControl {
         d.shares -= shares;
         _removeDelegated(operator, op, amount, shares);
         totalStaked -= amount;
-        (uint256 unbondingShares, uint64 releaseAt) =
+        (uint256 unbondingShares, uint40 releaseAt) =
             _queueExit(delegator, operator, op.delegatedUnbonding, true, amount, !forced);
         emit Undelegated(delegator, operator, amount, unbondingShares, releaseAt, forced);
     }
@@ -350,7 +350,7 @@ contract Staking is IStaking, AccessControl {
         bool delegated,
         uint256 amount,
         bool capped
-    ) private returns (uint256 shares, uint64 releaseAt) {
+    ) private returns (uint256 shares, uint40 releaseAt) {
         if (amount == 0) return (0, 0);
         UnbondingRequest[] storage queue = _queue[staker];
         uint256 pending = queue.length - _queueHead[staker];
@@ -359,14 +359,14 @@ contract Staking is IStaking, AccessControl {
         }
         shares = pool.deposit(amount);
         totalUnbonding += amount;
-        releaseAt = uint64(block.timestamp + config.param(Param.UnbondingPeriod));
-        queue.push(UnbondingRequest(operator, releaseAt, delegated, shares.toUint128(), pool.generation));
+        releaseAt = uint40(block.timestamp + config.param(Param.UnbondingPeriod));
+        queue.push(UnbondingRequest(operator, releaseAt, delegated, pool.generation, shares));
     }
 
     /// @dev Takes tokens (and shares) out of the active delegation pool; if that wipes the pool, remembers the
     /// reward-per-share its worthless shares had earned up to then.
     function _removeDelegated(address operator, OperatorStake storage op, uint256 tokens, uint256 shares) private {
-        uint64 generation = op.delegated.generation;
+        uint48 generation = op.delegated.generation;
         if (op.delegated.remove(tokens, shares)) _rewardPerShareAtWipe[operator][generation] = op.rewardPerShare;
     }
 

@@ -21,16 +21,16 @@ struct Delegation {
     uint256 shares; // shares of the operator's `delegated` pool
     uint256 rewardPerSharePaid; // the operator's `rewardPerShare` when `rewards` was last brought up to date
     uint256 rewards; // rewards earned and not yet claimed
-    uint64 generation; // generation of the `delegated` pool the shares belong to (older: worthless)
+    uint48 generation; // generation of the `delegated` pool the shares belong to (older: worthless)
 }
 
 /// @notice A queued exit; its tokens are its shares of the pool named by `operator` and `delegated`.
 struct UnbondingRequest {
     address operator;
-    uint64 releaseAt;
+    uint40 releaseAt;
     bool delegated; // true: shares of `delegatedUnbonding`, false: of `selfUnbonding`
-    uint128 shares;
-    uint64 generation; // generation of the pool the shares belong to (older: worthless)
+    uint48 generation; // generation of the pool the shares belong to (older: worthless)
+    uint256 shares;
 }
 
 /// @title IStaking
