@@ -51,6 +51,10 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         _initParam(Param.ChallengeBond, 100 * MESH);
         _initParam(Param.DisputeWindow, 3 days);
         _initParam(Param.ChallengerRewardBps, 5_000);
+        _initParam(Param.VerdictSubmissionWindow, 1 days);
+        _initParam(Param.VerdictChallengeWindow, 12 hours);
+        _initParam(Param.VerdictDisputeBond, 1_000 * MESH);
+        _initParam(Param.VerdictDisputeReward, 500 * MESH);
 
         // Capacity units: Coverage = hotspot, Storage = GiB, ComputeGpu = TFLOPS, ComputeCpu = vCPU,
         // Mapping = camera, Energy = kW of metered output.
@@ -148,7 +152,11 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         if (p == Param.MaxSlashPerEpoch) return (1 * MESH, 100_000_000 * MESH);
         if (p == Param.ChallengeBond) return (1 * MESH, 1_000_000 * MESH);
         if (p == Param.DisputeWindow) return (1 days, 30 days);
-        return (0, 9_000); // ChallengerRewardBps: the challenger never takes the whole slash
+        if (p == Param.ChallengerRewardBps) return (0, 9_000); // the challenger never takes the whole slash
+        if (p == Param.VerdictSubmissionWindow) return (1 hours, 7 days);
+        if (p == Param.VerdictChallengeWindow) return (1 hours, 7 days);
+        if (p == Param.VerdictDisputeBond) return (1 * MESH, 1_000_000 * MESH);
+        return (0, 1_000_000 * MESH); // VerdictDisputeReward
     }
 
     /// @inheritdoc IProtocolConfig

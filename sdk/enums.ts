@@ -26,6 +26,10 @@ export const Param = {
   ChallengeBond: 9,
   DisputeWindow: 10,
   ChallengerRewardBps: 11,
+  VerdictSubmissionWindow: 12,
+  VerdictChallengeWindow: 13,
+  VerdictDisputeBond: 14,
+  VerdictDisputeReward: 15,
 } as const;
 export type Param = (typeof Param)[keyof typeof Param];
 

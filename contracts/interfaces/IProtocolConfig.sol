@@ -16,7 +16,11 @@ enum Param {
     MaxSlashPerEpoch, // circuit breaker: total token wei slashable in one epoch
     ChallengeBond, // token wei a fisherman bonds to open a challenge
     DisputeWindow, // seconds the arbitrator has to resolve a challenge
-    ChallengerRewardBps // share of a slash upheld on challenge paid to the challenger, in basis points
+    ChallengerRewardBps, // share of a slash upheld on challenge paid to the challenger, in basis points
+    VerdictSubmissionWindow, // seconds after an epoch ends during which its verdict can be submitted
+    VerdictChallengeWindow, // seconds a submitted verdict can be disputed before it finalises
+    VerdictDisputeBond, // token wei a non-oracle bonds to dispute a verdict
+    VerdictDisputeReward // token wei paid (from the hub's reward reserve) for an upheld verdict dispute
 }
 
 /// @notice Parameters set per resource class.

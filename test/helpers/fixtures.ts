@@ -1,11 +1,13 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { Wallet } from "ethers";
 
 import { deployCore, type CoreDeployment } from "../../scripts/lib/deploy";
-import type { ProviderRegistry } from "../../typechain-types";
+import { OracleHub__factory, type OracleHub, type ProviderRegistry } from "../../typechain-types";
 import { ResourceClass } from "../../sdk/enums";
 import { H3_CELL, deviceWallet, signRegistration } from "./devices";
+import { oracleWallets } from "./verdicts";
 
 export { ClassParam, DeviceStatus, FaultKind, FaultParam, Param, ResourceClass } from "../../sdk/enums";
 export { H3_CELL };
@@ -87,4 +89,34 @@ export async function operatorFixture(): Promise<CoreFixture & { aliceDevice: st
   await f.staking.connect(f.alice).stake(1_000n * MESH);
   const aliceDevice = await registerDevice(f.registry, f.alice, { label: "alice-1" });
   return { ...f, aliceDevice };
+}
+
+export interface HubFixture extends CoreFixture {
+  aliceDevice: string;
+  hub: OracleHub;
+  /** The 3-of-5 committee in force from epoch 0, sorted by address. */
+  oracles: Wallet[];
+}
+
+/**
+ * Operator fixture plus an OracleHub with a 3-of-5 committee (from epoch 0), `arbitrator` holding its
+ * ARBITRATOR_ROLE, the hub holding Slashing's REPORTER_ROLE, and every actor's approval of the hub.
+ */
+export async function hubFixture(): Promise<HubFixture> {
+  const f = await operatorFixture();
+  const oracles = oracleWallets(5);
+  const hub = await new OracleHub__factory(f.governance).deploy(
+    f.token,
+    f.config,
+    f.slashing,
+    oracles.map((o) => o.address),
+    3,
+    f.governance.address,
+  );
+  await hub.grantRole(await hub.ARBITRATOR_ROLE(), f.arbitrator.address);
+  await f.slashing.grantRole(await f.slashing.REPORTER_ROLE(), hub);
+  for (const actor of [f.governance, f.alice, f.bob, f.carol, f.dave, f.fisher, f.reporter, f.arbitrator]) {
+    await f.token.connect(actor).approve(hub, ethers.MaxUint256);
+  }
+  return { ...f, hub, oracles };
 }

@@ -27,6 +27,10 @@ const PARAMS: Record<keyof typeof Param, Spec> = {
   MaxSlashPerEpoch: { value: 1_000_000n * MESH, min: MESH, max: 100_000_000n * MESH },
   ChallengeBond: { value: 100n * MESH, min: MESH, max: 1_000_000n * MESH },
   DisputeWindow: { value: 3n * DAY, min: DAY, max: 30n * DAY },
+  VerdictSubmissionWindow: { value: DAY, min: HOUR, max: 7n * DAY },
+  VerdictChallengeWindow: { value: 12n * HOUR, min: HOUR, max: 7n * DAY },
+  VerdictDisputeBond: { value: 1_000n * MESH, min: MESH, max: 1_000_000n * MESH },
+  VerdictDisputeReward: { value: 500n * MESH, min: 0n, max: 1_000_000n * MESH },
   ChallengerRewardBps: { value: 5_000n, min: 0n, max: 9_000n },
 };
 
@@ -132,7 +136,7 @@ describe("ProtocolConfig", function () {
       const receipt = await tx.wait();
       const count = (name: string) =>
         receipt!.logs.filter((log) => f.config.interface.parseLog(log)?.name === name).length;
-      expect(count("ParamSet")).to.equal(12);
+      expect(count("ParamSet")).to.equal(Object.keys(Param).length);
       expect(count("ClassParamSet")).to.equal(12);
       expect(count("FaultParamSet")).to.equal(8);
     });
@@ -213,7 +217,7 @@ describe("ProtocolConfig", function () {
 
     it("rejects an enum value past the last member", async function () {
       const f = await loadFixture(coreFixture);
-      await expect(f.config.paramBounds(12)).to.be.reverted;
+      await expect(f.config.paramBounds(Object.keys(Param).length)).to.be.reverted;
       await expect(f.config.classParamBounds(2)).to.be.reverted;
       await expect(f.config.faultParamBounds(2)).to.be.reverted;
     });
