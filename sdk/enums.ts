@@ -1,6 +1,7 @@
 /**
- * Mirrors of the Solidity enums (contracts/types/Types.sol, contracts/interfaces/IProtocolConfig.sol), in
- * declaration order: the numbers are what the contracts take and return.
+ * Mirrors of the Solidity enums (contracts/types/Types.sol, contracts/interfaces/IProtocolConfig.sol,
+ * contracts/interfaces/IEmissionSchedule.sol), in declaration order: the numbers are what the contracts take and
+ * return.
  */
 
 export const ResourceClass = { Coverage: 0, Storage: 1, ComputeGpu: 2, ComputeCpu: 3, Mapping: 4, Energy: 5 } as const;
@@ -40,3 +41,7 @@ export type ClassParam = (typeof ClassParam)[keyof typeof ClassParam];
 /** Per-fault-kind parameters of `ProtocolConfig`. */
 export const FaultParam = { RateBps: 0, MaxPerIncident: 1 } as const;
 export type FaultParam = (typeof FaultParam)[keyof typeof FaultParam];
+
+/** Curves of `EmissionSchedule` segments (contracts/interfaces/IEmissionSchedule.sol). */
+export const EmissionShape = { Halving: 0, ExponentialDecay: 1, TargetedInflation: 2 } as const;
+export type EmissionShape = (typeof EmissionShape)[keyof typeof EmissionShape];

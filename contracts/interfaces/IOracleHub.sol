@@ -86,7 +86,7 @@ interface IOracleHub {
     error SubmissionWindowClosed(uint64 epoch, uint256 closedAt);
     /// @notice An equal or later epoch is already final.
     error EpochAlreadySettled(uint64 epoch, uint64 lastFinalised);
-    /// @notice The epoch already has a pending, disputed or final verdict.
+    /// @notice The epoch already has a pending or disputed verdict (a final one reports `EpochAlreadySettled`).
     error VerdictAlreadySubmitted(uint64 epoch, VerdictStatus status);
     /// @notice Signature `index` is malformed or malleable.
     error InvalidSignature(uint256 index);

@@ -1,12 +1,21 @@
 import { ethers, type Signer } from "ethers";
 
+import { EmissionShape } from "../../sdk/enums";
+import type { ShapeParamsStruct } from "../../typechain-types/contracts/EmissionSchedule";
+
 import {
+  EmissionSchedule__factory,
   MeshToken__factory,
+  OracleHub__factory,
+  RewardsDistributor__factory,
   ProtocolConfig__factory,
   ProviderRegistry__factory,
   Slashing__factory,
   Staking__factory,
+  type EmissionSchedule,
   type MeshToken,
+  type OracleHub,
+  type RewardsDistributor,
   type ProtocolConfig,
   type ProviderRegistry,
   type Slashing,
@@ -71,4 +80,75 @@ export async function deployCore(deployer: Signer, options: CoreDeployOptions): 
   await (await registry.grantRole(await registry.JAILER_ROLE(), slashing)).wait();
 
   return { token, config, registry, staking, slashing };
+}
+
+/** Deploy-time settings of the whole protocol. */
+export interface ProtocolDeployOptions extends CoreDeployOptions {
+  /** The first oracle committee (any order) and its threshold (default: a strict majority). */
+  oracles: string[];
+  threshold?: number;
+  /** Emission shape (default: Helium-style halving every 730 epochs, emitting the whole budget asymptotically). */
+  emission?: ShapeParamsStruct;
+  /** Basis points per resource class, summing to 10,000 (default `DEFAULT_CLASS_SPLIT`). */
+  classSplit?: number[];
+}
+
+/** The deployed protocol. */
+export interface ProtocolDeployment extends CoreDeployment {
+  schedule: EmissionSchedule;
+  hub: OracleHub;
+  distributor: RewardsDistributor;
+}
+
+/** Coverage, Storage, ComputeGpu, ComputeCpu, Mapping, Energy. */
+export const DEFAULT_CLASS_SPLIT = [3_000, 2_500, 1_500, 1_000, 1_000, 1_000];
+export const HALVING_EPOCHS = 730n; // two years of daily epochs
+
+/** Halving every `HALVING_EPOCHS` so that the schedule converges on `budget` (2 x period x rate = budget). */
+export function defaultEmission(budget: bigint): ShapeParamsStruct {
+  return {
+    shape: EmissionShape.Halving,
+    period: HALVING_EPOCHS,
+    targetBondedBps: 0,
+    initialRate: 0,
+    rateStep: 0,
+    maxRate: 0,
+    initialEmission: budget / (2n * HALVING_EPOCHS),
+    totalEmission: 0,
+  };
+}
+
+/**
+ * Deploys the core, then EmissionSchedule, OracleHub and RewardsDistributor, and wires the emission path: the
+ * distributor is the token's only minter and the hub the slashing module's reporter. The deployer keeps every admin
+ * role (the governance deployment hands them to the timelock).
+ */
+export async function deployProtocol(deployer: Signer, options: ProtocolDeployOptions): Promise<ProtocolDeployment> {
+  const admin = await deployer.getAddress();
+  const core = await deployCore(deployer, options);
+  const { token, config, registry, staking, slashing } = core;
+
+  const budget = (await token.MAX_SUPPLY()) - (await token.totalMinted());
+  const schedule = await new EmissionSchedule__factory(deployer).deploy(
+    config,
+    token,
+    staking,
+    admin,
+    budget,
+    options.emission ?? defaultEmission(budget),
+    options.classSplit ?? DEFAULT_CLASS_SPLIT,
+  );
+  await schedule.waitForDeployment();
+
+  const members = [...options.oracles].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const threshold = options.threshold ?? Math.floor(members.length / 2) + 1;
+  const hub = await new OracleHub__factory(deployer).deploy(token, config, slashing, members, threshold, admin);
+  await hub.waitForDeployment();
+
+  const distributor = await new RewardsDistributor__factory(deployer).deploy(token, hub, schedule, registry, staking);
+  await distributor.waitForDeployment();
+
+  await (await token.grantRole(await token.MINTER_ROLE(), distributor)).wait();
+  await (await slashing.grantRole(await slashing.REPORTER_ROLE(), hub)).wait();
+  return { ...core, schedule, hub, distributor };
 }

@@ -3,7 +3,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Wallet } from "ethers";
 
-import { deployCore, type CoreDeployment } from "../../scripts/lib/deploy";
+import { deployCore, deployProtocol, type CoreDeployment, type ProtocolDeployment } from "../../scripts/lib/deploy";
 import { OracleHub__factory, type OracleHub, type ProviderRegistry } from "../../typechain-types";
 import { ResourceClass } from "../../sdk/enums";
 import { H3_CELL, deviceWallet, signRegistration } from "./devices";
@@ -119,4 +119,41 @@ export async function hubFixture(): Promise<HubFixture> {
     await f.token.connect(actor).approve(hub, ethers.MaxUint256);
   }
   return { ...f, hub, oracles };
+}
+
+export type ProtocolFixture = ProtocolDeployment &
+  Actors & {
+    /** The 3-of-5 committee in force from epoch 0, sorted by address. */
+    oracles: Wallet[];
+    /** alice's Coverage device ("alice-1"); alice has 1,000 MESH self-stake. */
+    aliceDevice: string;
+  };
+
+/**
+ * The whole protocol (core, EmissionSchedule with the default halving, OracleHub with a 3-of-5 committee,
+ * RewardsDistributor as the only minter) with default parameters and a treasury; actors funded and approved as in
+ * `coreFixture` (also for the hub); `arbitrator` rules on both slashing challenges and verdict disputes.
+ */
+export async function protocolFixture(): Promise<ProtocolFixture> {
+  const [governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider] =
+    await ethers.getSigners();
+  const oracles = oracleWallets(5);
+  const protocol = await deployProtocol(governance, {
+    genesisRecipient: governance.address,
+    genesisSupply: 100_000_000n * MESH,
+    treasury: treasury.address,
+    oracles: oracles.map((o) => o.address),
+  });
+  const { token, staking, slashing, hub } = protocol;
+  for (const actor of [alice, bob, carol, dave, fisher, reporter, arbitrator]) {
+    await token.transfer(actor.address, ACTOR_BALANCE);
+    for (const spender of [staking, slashing, hub]) await token.connect(actor).approve(spender, ethers.MaxUint256);
+  }
+  await token.approve(staking, ethers.MaxUint256);
+  await slashing.grantRole(await slashing.ARBITRATOR_ROLE(), arbitrator.address);
+  await hub.grantRole(await hub.ARBITRATOR_ROLE(), arbitrator.address);
+  await staking.connect(alice).stake(1_000n * MESH);
+  const aliceDevice = await registerDevice(protocol.registry, alice, { label: "alice-1" });
+  const actors = { governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider };
+  return { ...protocol, ...actors, oracles, aliceDevice };
 }
