@@ -30,7 +30,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     bytes32 public constant ARBITRATOR_ROLE = keccak256("ARBITRATOR_ROLE");
     /// @inheritdoc IOracleHub
     bytes32 public constant VERDICT_TYPEHASH = keccak256(
-        "EpochVerdict(uint64 epoch,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits,uint32 devicesCounted,"
+        "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits,"
         "bytes32 dataHash)"
     );
     /// @inheritdoc IOracleHub
@@ -231,7 +231,13 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    VERDICT_TYPEHASH, v.epoch, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.devicesCounted, v.dataHash
+                    VERDICT_TYPEHASH,
+                    v.epoch,
+                    v.devicesCounted,
+                    v.rewardsRoot,
+                    v.faultsRoot,
+                    v.totalWorkUnits,
+                    v.dataHash
                 )
             )
         );

@@ -1,5 +1,6 @@
 /**
- * Deploys the Meshwork protocol core and prints where everything is.
+ * Deploys the Meshwork protocol and prints where everything is. The first oracle committee is Hardhat accounts 1-5
+ * (3 of 5) unless ORACLES lists comma-separated addresses.
  *
  *   npx hardhat run scripts/deploy.ts                     # in-process Hardhat network (throwaway)
  *   npx hardhat run scripts/deploy.ts --network localhost # a running `npx hardhat node`
@@ -12,17 +13,23 @@ import path from "node:path";
 import { ethers, network } from "hardhat";
 
 import { Param } from "../sdk/enums";
-import { deployCore } from "./lib/deploy";
+import { deployProtocol } from "./lib/deploy";
 
 const MESH = 10n ** 18n;
 const GENESIS_SUPPLY = 100_000_000n * MESH;
 
 async function main(): Promise<void> {
-  const [deployer] = await ethers.getSigners();
+  const [deployer, ...others] = await ethers.getSigners();
+  const oracles = process.env.ORACLES?.split(",").map((a) => ethers.getAddress(a.trim())) ??
+    others.slice(0, 5).map((s) => s.address);
   const { chainId } = await ethers.provider.getNetwork();
-  console.log(`Deploying Meshwork core to ${network.name} (chain ${chainId}) from ${deployer.address}`);
+  console.log(`Deploying Meshwork to ${network.name} (chain ${chainId}) from ${deployer.address}`);
 
-  const core = await deployCore(deployer, { genesisRecipient: deployer.address, genesisSupply: GENESIS_SUPPLY });
+  const core = await deployProtocol(deployer, {
+    genesisRecipient: deployer.address,
+    genesisSupply: GENESIS_SUPPLY,
+    oracles,
+  });
   const addresses = {
     chainId: Number(chainId),
     deployer: deployer.address,
@@ -31,6 +38,9 @@ async function main(): Promise<void> {
     ProviderRegistry: await core.registry.getAddress(),
     Staking: await core.staking.getAddress(),
     Slashing: await core.slashing.getAddress(),
+    EmissionSchedule: await core.schedule.getAddress(),
+    OracleHub: await core.hub.getAddress(),
+    RewardsDistributor: await core.distributor.getAddress(),
   };
   console.table(addresses);
 
@@ -40,6 +50,12 @@ async function main(): Promise<void> {
     `Genesis supply ${ethers.formatEther(await core.token.totalSupply())} MESH of a ` +
       `${ethers.formatEther(await core.token.MAX_SUPPLY())} cap; epoch ${epochLength / 3600n} h; ` +
       `unbonding ${unbonding / 86_400n} days.`,
+  );
+  const committee = await core.hub.committeeAt(0);
+  console.log(
+    `Emission: ${ethers.formatEther(await core.schedule.epochEmission(0))} MESH in epoch 0, ` +
+      `${ethers.formatEther(await core.schedule.emissionBudget())} MESH in all; ` +
+      `oracle committee ${committee.threshold} of ${committee.members.length}.`,
   );
 
   const file = path.join("run", `deployment-${chainId}.json`);

@@ -3,20 +3,20 @@ import { ethers } from "ethers";
 /** An epoch verdict as the oracles sign it (mirrors `EpochVerdict` in contracts/interfaces/IOracleHub.sol). */
 export interface EpochVerdict {
   epoch: bigint;
+  devicesCounted: bigint;
   rewardsRoot: string;
   faultsRoot: string;
   totalWorkUnits: bigint;
-  devicesCounted: bigint;
   dataHash: string;
 }
 
 export const VERDICT_TYPES = {
   EpochVerdict: [
     { name: "epoch", type: "uint64" },
+    { name: "devicesCounted", type: "uint32" },
     { name: "rewardsRoot", type: "bytes32" },
     { name: "faultsRoot", type: "bytes32" },
     { name: "totalWorkUnits", type: "uint256" },
-    { name: "devicesCounted", type: "uint32" },
     { name: "dataHash", type: "bytes32" },
   ],
 };

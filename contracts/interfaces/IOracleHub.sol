@@ -6,10 +6,10 @@ import {FaultKind} from "../types/Types.sol";
 /// @notice What the oracle committee agrees on for one epoch; each oracle signs it as EIP-712 typed data.
 struct EpochVerdict {
     uint64 epoch;
+    uint32 devicesCounted; // devices with at least one valid proof in the epoch
     bytes32 rewardsRoot; // Merkle root of (device, cumulative rewards up to and including `epoch`)
     bytes32 faultsRoot; // Merkle root of (device, fault kind, evidence) proven in `epoch`; zero if none
     uint256 totalWorkUnits; // verified work across all devices in the epoch
-    uint32 devicesCounted; // devices with at least one valid proof in the epoch
     bytes32 dataHash; // keccak256 of the full verdict file the oracles publish
 }
 
@@ -51,16 +51,20 @@ struct Committee {
 /// its submission deadline is skipped: its emission rolls over to the next finalised epoch, because rewards roots and
 /// emission are cumulative. Faults of a finalised verdict are applied through the slashing module by anyone with a
 /// Merkle proof.
-/// @dev Trust: governance (`DEFAULT_ADMIN_ROLE`) appoints committees, which take effect only from a future epoch, with a
-/// threshold above half the members; `ARBITRATOR_ROLE` only rules on disputes. Nobody can finalise a verdict without
-/// a quorum of the committee in force for its epoch. Signatures bind chain id, this contract and the epoch (EIP-712),
-/// must come from distinct members sorted ascending, and must be low-s (no malleability).
+/// @dev Trust: governance (`DEFAULT_ADMIN_ROLE`) appoints committees, which take effect only from a future epoch,
+/// with a threshold above half the members; `ARBITRATOR_ROLE` only rules on disputes. Nobody can finalise a verdict
+/// without a quorum of the committee in force for its epoch. Signatures bind chain id, this contract and the epoch
+/// (EIP-712), must come from distinct members sorted ascending, and must be low-s (no malleability).
 interface IOracleHub {
     /// @notice A committee was scheduled to take effect from `fromEpoch`.
     event CommitteeScheduled(uint256 indexed committeeId, uint64 fromEpoch, uint8 threshold, address[] members);
     /// @notice A verdict with a quorum was submitted.
     event VerdictSubmitted(
-        uint64 indexed epoch, bytes32 indexed digest, bytes32 rewardsRoot, bytes32 faultsRoot, uint32 signers
+        uint64 indexed epoch,
+        bytes32 indexed digest,
+        bytes32 rewardsRoot,
+        bytes32 faultsRoot,
+        uint32 signers
     );
     /// @notice A verdict was disputed.
     event VerdictDisputed(uint64 indexed epoch, address indexed challenger, uint256 bond, bytes32 reason);

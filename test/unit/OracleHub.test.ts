@@ -24,7 +24,7 @@ const ALICE_STAKE = 1_000n * MESH; // operatorFixture
 const ARBITRATOR_ROLE = ethers.id("ARBITRATOR_ROLE");
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const VERDICT_TYPE =
-  "EpochVerdict(uint64 epoch,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits,uint32 devicesCounted," +
+  "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits," +
   "bytes32 dataHash)";
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
