@@ -33,7 +33,7 @@ interface IRewardsDistributor {
     /// @notice The device is not registered.
     error UnknownDevice(address device);
     /// @notice Paying this claim would pay out more than was minted (a faulty root).
-    error ClaimExceedsMinted(uint256 totalClaimed, uint256 totalMinted);
+    error ClaimExceedsMinted(uint256 claimedAfter, uint256 totalMinted);
 
     /// @notice Adopts the latest finalised root and mints the emission scheduled up to its epoch. Anyone; claims
     /// call it first.
