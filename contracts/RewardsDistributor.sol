@@ -20,8 +20,8 @@ contract RewardsDistributor is IRewardsDistributor {
     IStaking public immutable staking;
 
     uint64 private _rootEpoch;
-    bytes32 private _root;
     bool private _synced; // a finalised verdict has been adopted
+    bytes32 private _root;
     /// @inheritdoc IRewardsDistributor
     mapping(address device => uint256) public claimed;
     /// @inheritdoc IRewardsDistributor
