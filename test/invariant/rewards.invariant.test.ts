@@ -39,6 +39,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse, Interface
 import { buildRewardsTree } from "../../sdk/trees";
 import { deviceWallet } from "../helpers/devices";
 import { DAY, MESH, Param, protocolFixture, registerDevice } from "../helpers/fixtures";
+import { printStats, seedFromEnv } from "../helpers/property";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
 
 /* ------------------------------------------------------------------------------------------------------------------ */
@@ -634,17 +635,9 @@ describe("RewardsDistributor invariants (fast-check, model-based)", function () 
         }
       },
     );
-    const seed =
-      process.env.REWARDS_INVARIANT_SEED === undefined ? {} : { seed: Number(process.env.REWARDS_INVARIANT_SEED) };
+    const seed = seedFromEnv("REWARDS_INVARIANT_SEED");
     await fc.assert(property, { numRuns: NUM_RUNS, ...seed });
-    if (process.env.INVARIANT_STATS) {
-      console.log(
-        [...stats]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, n]) => `      ${k}: ${n}`)
-          .join("\n"),
-      );
-    }
+    printStats(stats);
   });
 
   // Deterministic scenarios through the same model and checks, so that the paths that matter are always exercised.

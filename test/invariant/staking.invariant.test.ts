@@ -32,6 +32,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse, Interface
 
 import { ClassParam, Param } from "../../sdk/enums";
 import { coreFixture, MESH, ACTOR_BALANCE, type CoreFixture } from "../helpers/fixtures";
+import { printStats, seedFromEnv } from "../helpers/property";
 import { ResourceClass, deviceWallet, signRegistration } from "../helpers/devices";
 
 /* ------------------------------------------------------------------------------------------------------------------ */
@@ -1343,16 +1344,9 @@ describe("Staking invariants (fast-check, model-based)", function () {
         throw e;
       }
     });
-    const seed = process.env.INVARIANT_SEED === undefined ? {} : { seed: Number(process.env.INVARIANT_SEED) };
+    const seed = seedFromEnv("INVARIANT_SEED");
     await fc.assert(property, { numRuns: NUM_RUNS, ...seed });
-    if (process.env.INVARIANT_STATS) {
-      console.log(
-        [...stats]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, n]) => `      ${k}: ${n}`)
-          .join("\n"),
-      );
-    }
+    printStats(stats);
   });
 
   // Counterexamples the property found, replayed deterministically through the same model and checks. In each, a
