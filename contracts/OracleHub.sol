@@ -103,8 +103,8 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         uint256 closesAt = Math.max(endsAt + config.param(Param.VerdictSubmissionWindow), _resubmitUntil[epoch]);
         if (block.timestamp > closesAt) revert SubmissionWindowClosed(epoch, closesAt);
         if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
-        VerdictRecord storage record = _verdicts[epoch];
-        if (record.status != VerdictStatus.None) revert VerdictAlreadySubmitted(epoch, record.status);
+        VerdictStatus status = _verdicts[epoch].status;
+        if (status != VerdictStatus.None) revert VerdictAlreadySubmitted(epoch, status);
 
         bytes32 digest = verdictDigest(verdict);
         uint256 committeeId = _committeeIdAt(epoch);
@@ -119,11 +119,15 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         uint8 threshold = _committees[committeeId].threshold;
         if (signatures.length < threshold) revert QuorumNotReached(epoch, signatures.length, threshold);
 
-        record.verdict = verdict;
-        record.status = VerdictStatus.Pending;
-        record.challengeEndsAt = uint64(block.timestamp + config.param(Param.VerdictChallengeWindow));
-        record.signers = uint32(signatures.length);
-        emit VerdictSubmitted(epoch, digest, verdict.rewardsRoot, verdict.faultsRoot, uint32(signatures.length));
+        _verdicts[epoch] = VerdictRecord({
+            digest: digest,
+            rewardsRoot: verdict.rewardsRoot,
+            faultsRoot: verdict.faultsRoot,
+            status: VerdictStatus.Pending,
+            challengeEndsAt: uint64(block.timestamp + config.param(Param.VerdictChallengeWindow)),
+            signers: uint32(signatures.length)
+        });
+        emit VerdictSubmitted(epoch, digest, verdict, uint32(signatures.length));
     }
 
     /// @inheritdoc IOracleHub
@@ -136,7 +140,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         record.status = VerdictStatus.Finalised;
         _lastFinalised = epoch;
         _anyFinalised = true;
-        emit VerdictFinalised(epoch, record.verdict.rewardsRoot, record.verdict.faultsRoot);
+        emit VerdictFinalised(epoch, record.rewardsRoot, record.faultsRoot);
     }
 
     /* DISPUTES */
@@ -217,7 +221,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     {
         VerdictRecord storage record = _verdicts[epoch];
         if (record.status != VerdictStatus.Finalised) revert InvalidVerdictStatus(epoch, record.status);
-        if (!MerkleProof.verifyCalldata(proof, record.verdict.faultsRoot, faultLeaf(device, kind, evidence))) {
+        if (!MerkleProof.verifyCalldata(proof, record.faultsRoot, faultLeaf(device, kind, evidence))) {
             revert InvalidFaultProof(epoch, device);
         }
         slashed = slashing.penaliseFault(device, kind, epoch, evidence);
@@ -266,7 +270,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     /// @inheritdoc IOracleHub
     function latestFinalised() external view returns (uint64 epoch, bytes32 rewardsRoot, bool exists) {
         if (!_anyFinalised) return (0, bytes32(0), false);
-        return (_lastFinalised, _verdicts[_lastFinalised].verdict.rewardsRoot, true);
+        return (_lastFinalised, _verdicts[_lastFinalised].rewardsRoot, true);
     }
 
     /* INTERNAL */

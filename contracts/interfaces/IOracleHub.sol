@@ -21,9 +21,12 @@ enum VerdictStatus {
     Finalised
 }
 
-/// @notice A submitted verdict and where it stands.
+/// @notice A submitted verdict and where it stands. Only what the chain uses is stored; the rest of the verdict is in
+/// the `VerdictSubmitted` event and is bound by `digest`.
 struct VerdictRecord {
-    EpochVerdict verdict;
+    bytes32 digest; // EIP-712 digest of the whole `EpochVerdict` the committee signed
+    bytes32 rewardsRoot;
+    bytes32 faultsRoot;
     VerdictStatus status;
     uint64 challengeEndsAt; // Pending: finalisable from this time
     uint32 signers; // committee signatures the relayer presented
@@ -59,13 +62,7 @@ interface IOracleHub {
     /// @notice A committee was scheduled to take effect from `fromEpoch`.
     event CommitteeScheduled(uint256 indexed committeeId, uint64 fromEpoch, uint8 threshold, address[] members);
     /// @notice A verdict with a quorum was submitted.
-    event VerdictSubmitted(
-        uint64 indexed epoch,
-        bytes32 indexed digest,
-        bytes32 rewardsRoot,
-        bytes32 faultsRoot,
-        uint32 signers
-    );
+    event VerdictSubmitted(uint64 indexed epoch, bytes32 indexed digest, EpochVerdict verdict, uint32 signers);
     /// @notice A verdict was disputed.
     event VerdictDisputed(uint64 indexed epoch, address indexed challenger, uint256 bond, bytes32 reason);
     /// @notice The arbitrator ruled; upheld disputes strike the verdict down so a corrected one can be submitted.

@@ -282,8 +282,9 @@ describe("Gas: verdict relay, finalisation and rewards claims", function () {
         )
         .join("\n"),
     );
-    // Met when written (all tree sizes): the steady-state batch claim. The relay and single-claim targets are missed
+    // Met (all tree sizes): the verdict relay and the steady-state batch claim. The single-claim targets are missed
     // (see the report above), so they are printed, not asserted.
+    expect(figures[0].value <= TARGET_RELAY, "relay verdict <= 150k").to.be.true;
     expect(figures[4].value <= TARGET_BATCH_PER_CLAIM, "claimMany per claim, repeat <= 50k").to.be.true;
   });
 

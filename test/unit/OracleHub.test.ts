@@ -26,6 +26,9 @@ const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const VERDICT_TYPE =
   "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits," +
   "bytes32 dataHash)";
+/** An EpochVerdict as an event argument (positional, in struct order). */
+const verdictTuple = (v: EpochVerdict) =>
+  [v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.dataHash] as const;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 const REASON = ethers.id("dispute: rewards root omits device alice-1");
@@ -193,7 +196,7 @@ describe("OracleHub", function () {
 
       const record = await hub.getVerdict(0n);
       expect(record.status).to.equal(VerdictStatus.None);
-      expect(record.verdict.rewardsRoot).to.equal(ethers.ZeroHash);
+      expect(record.rewardsRoot).to.equal(ethers.ZeroHash);
       expect(record.challengeEndsAt).to.equal(0n);
       expect(record.signers).to.equal(0n);
       const dispute = await hub.getDispute(0n);
@@ -354,19 +357,16 @@ describe("OracleHub", function () {
       const digest = verdictDigest(f.domain, verdict);
       await expect(f.hub.connect(f.outsider).submitVerdict(verdict, sigs))
         .to.emit(f.hub, "VerdictSubmitted")
-        .withArgs(f.epoch, digest, verdict.rewardsRoot, verdict.faultsRoot, 3n);
+        .withArgs(f.epoch, digest, verdictTuple(verdict), 3n);
       const now = BigInt(await time.latest());
 
       const record = await f.hub.getVerdict(f.epoch);
       expect(record.status).to.equal(VerdictStatus.Pending);
       expect(record.challengeEndsAt).to.equal(now + CHALLENGE_WINDOW);
       expect(record.signers).to.equal(3n);
-      expect(record.verdict.epoch).to.equal(f.epoch);
-      expect(record.verdict.rewardsRoot).to.equal(verdict.rewardsRoot);
-      expect(record.verdict.faultsRoot).to.equal(verdict.faultsRoot);
-      expect(record.verdict.totalWorkUnits).to.equal(987n);
-      expect(record.verdict.devicesCounted).to.equal(verdict.devicesCounted);
-      expect(record.verdict.dataHash).to.equal(verdict.dataHash);
+      expect(record.digest).to.equal(digest);
+      expect(record.rewardsRoot).to.equal(verdict.rewardsRoot);
+      expect(record.faultsRoot).to.equal(verdict.faultsRoot);
       // Submission alone finalises nothing.
       expect((await f.hub.latestFinalised())[2]).to.equal(false);
     });
@@ -387,7 +387,7 @@ describe("OracleHub", function () {
         );
         await expect(f.hub.connect(f.fisher).submitVerdict(f.verdict, sigs))
           .to.emit(f.hub, "VerdictSubmitted")
-          .withArgs(f.epoch, verdictDigest(f.domain, f.verdict), f.verdict.rewardsRoot, ethers.ZeroHash, count);
+          .withArgs(f.epoch, verdictDigest(f.domain, f.verdict), verdictTuple(f.verdict), count);
         expect((await f.hub.getVerdict(f.epoch)).signers).to.equal(count);
       }
     });
@@ -582,7 +582,7 @@ describe("OracleHub", function () {
       await expect(f.hub.submitVerdict(f.verdict, await signedBy(f.hub, f.verdict, f.oracles)))
         .to.be.revertedWithCustomError(f.hub, "VerdictAlreadySubmitted")
         .withArgs(f.epoch, VerdictStatus.Pending);
-      expect((await f.hub.getVerdict(f.epoch)).verdict.rewardsRoot).to.equal(f.verdict.rewardsRoot);
+      expect((await f.hub.getVerdict(f.epoch)).rewardsRoot).to.equal(f.verdict.rewardsRoot);
     });
 
     it("reverts with VerdictAlreadySubmitted for a second verdict of a disputed epoch", async function () {
@@ -800,7 +800,7 @@ describe("OracleHub", function () {
         .withArgs(current, 2n, 3n);
       await expect(f.hub.submitVerdict(last, await signedBy(f.hub, last, f.oracles.slice(0, 3))))
         .to.emit(f.hub, "VerdictSubmitted")
-        .withArgs(current, await f.hub.verdictDigest(last), last.rewardsRoot, ethers.ZeroHash, 3n);
+        .withArgs(current, await f.hub.verdictDigest(last), verdictTuple(last), 3n);
 
       // The first epoch of the new committee: the old members are strangers now, and 2 of 3 is a quorum.
       await time.increaseTo(await f.config.epochEnd(fromEpoch));
@@ -810,7 +810,7 @@ describe("OracleHub", function () {
         .withArgs(fromEpoch, f.oracles[0].address);
       await expect(f.hub.submitVerdict(first, await signedBy(f.hub, first, nextWallets.slice(1, 3))))
         .to.emit(f.hub, "VerdictSubmitted")
-        .withArgs(fromEpoch, await f.hub.verdictDigest(first), first.rewardsRoot, ethers.ZeroHash, 2n);
+        .withArgs(fromEpoch, await f.hub.verdictDigest(first), verdictTuple(first), 2n);
     });
 
     it("replaces a committee that is not yet in force", async function () {
@@ -977,8 +977,8 @@ describe("OracleHub", function () {
 
       const record = await f.hub.getVerdict(f.epoch);
       expect(record.status).to.equal(VerdictStatus.None);
-      expect(record.verdict.epoch).to.equal(0n);
-      expect(record.verdict.rewardsRoot).to.equal(ethers.ZeroHash);
+      expect(record.digest).to.equal(ethers.ZeroHash);
+      expect(record.rewardsRoot).to.equal(ethers.ZeroHash);
       expect(record.challengeEndsAt).to.equal(0n);
       expect(record.signers).to.equal(0n);
       const dispute = await f.hub.getDispute(f.epoch);
@@ -1029,10 +1029,10 @@ describe("OracleHub", function () {
       await time.setNextBlockTimestamp(ruledAt + SUBMISSION_WINDOW);
       await expect(f.hub.connect(f.outsider).submitVerdict(corrected, sigs))
         .to.emit(f.hub, "VerdictSubmitted")
-        .withArgs(f.epoch, verdictDigest(f.domain, corrected), corrected.rewardsRoot, ethers.ZeroHash, 3n);
+        .withArgs(f.epoch, verdictDigest(f.domain, corrected), verdictTuple(corrected), 3n);
       const record = await f.hub.getVerdict(f.epoch);
       expect(record.status).to.equal(VerdictStatus.Pending);
-      expect(record.verdict.rewardsRoot).to.equal(corrected.rewardsRoot);
+      expect(record.rewardsRoot).to.equal(corrected.rewardsRoot);
       expect(record.challengeEndsAt).to.equal(ruledAt + SUBMISSION_WINDOW + CHALLENGE_WINDOW);
 
       await time.increaseTo(record.challengeEndsAt);
@@ -1078,7 +1078,7 @@ describe("OracleHub", function () {
       const record = await f.hub.getVerdict(f.epoch);
       expect(record.status).to.equal(VerdictStatus.Pending);
       expect(record.challengeEndsAt).to.equal(ruledAt);
-      expect(record.verdict.rewardsRoot).to.equal(f.verdict.rewardsRoot);
+      expect(record.rewardsRoot).to.equal(f.verdict.rewardsRoot);
       expect((await f.hub.getDispute(f.epoch)).challenger).to.equal(ethers.ZeroAddress);
       // No second dispute: the challenge window is over.
       await expect(f.hub.connect(f.bob).disputeVerdict(f.epoch, REASON))
