@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     Staking: await core.staking.getAddress(),
     Slashing: await core.slashing.getAddress(),
     EmissionSchedule: await core.schedule.getAddress(),
+    EpochSeed: await core.seeds.getAddress(),
     OracleHub: await core.hub.getAddress(),
     RewardsDistributor: await core.distributor.getAddress(),
   };

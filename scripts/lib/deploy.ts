@@ -5,6 +5,7 @@ import type { ShapeParamsStruct } from "../../typechain-types/contracts/Emission
 
 import {
   EmissionSchedule__factory,
+  EpochSeed__factory,
   MeshToken__factory,
   OracleHub__factory,
   RewardsDistributor__factory,
@@ -13,6 +14,7 @@ import {
   Slashing__factory,
   Staking__factory,
   type EmissionSchedule,
+  type EpochSeed,
   type MeshToken,
   type OracleHub,
   type RewardsDistributor,
@@ -96,6 +98,7 @@ export interface ProtocolDeployOptions extends CoreDeployOptions {
 /** The deployed protocol. */
 export interface ProtocolDeployment extends CoreDeployment {
   schedule: EmissionSchedule;
+  seeds: EpochSeed;
   hub: OracleHub;
   distributor: RewardsDistributor;
 }
@@ -119,7 +122,7 @@ export function defaultEmission(budget: bigint): ShapeParamsStruct {
 }
 
 /**
- * Deploys the core, then EmissionSchedule, OracleHub and RewardsDistributor, and wires the emission path: the
+ * Deploys the core, then EmissionSchedule, EpochSeed, OracleHub and RewardsDistributor, and wires the emission path: the
  * distributor is the token's only minter and the hub the slashing module's reporter. The deployer keeps every admin
  * role (the governance deployment hands them to the timelock).
  */
@@ -140,6 +143,9 @@ export async function deployProtocol(deployer: Signer, options: ProtocolDeployOp
   );
   await schedule.waitForDeployment();
 
+  const seeds = await new EpochSeed__factory(deployer).deploy(config);
+  await seeds.waitForDeployment();
+
   const members = [...options.oracles].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   const threshold = options.threshold ?? Math.floor(members.length / 2) + 1;
   const hub = await new OracleHub__factory(deployer).deploy(token, config, slashing, members, threshold, admin);
@@ -150,5 +156,5 @@ export async function deployProtocol(deployer: Signer, options: ProtocolDeployOp
 
   await (await token.grantRole(await token.MINTER_ROLE(), distributor)).wait();
   await (await slashing.grantRole(await slashing.REPORTER_ROLE(), hub)).wait();
-  return { ...core, schedule, hub, distributor };
+  return { ...core, schedule, seeds, hub, distributor };
 }
