@@ -1,0 +1,255 @@
+import { getAddress, isAddress, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+
+import { DeviceStatus, FaultKind, ResourceClass } from "../../sdk/enums";
+import { buildFaultsTree, buildRewardsTree } from "../../sdk/trees";
+import type { EpochVerdict } from "../../sdk/verdict";
+import { KIND_CLASSES, type JsonValue } from "../proof";
+import { AggregateInputError } from "./errors";
+import { sealVerdictFile } from "./file";
+import { classPot, compareAddress, qualityPpm, shareOf } from "./score";
+import type {
+  AggregateInput,
+  AggregateOutput,
+  ClassSummary,
+  CumulativeLeaf,
+  DeviceReward,
+  DeviceStatusInput,
+  FaultEntry,
+  ProofOutcome,
+} from "./types";
+
+/** Version of the verdict file layout (bump on any change of its fields). */
+export const VERDICT_FILE_VERSION = 1;
+
+const CLASS_COUNT = Object.keys(ResourceClass).length;
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * The epoch's verdict: a pure, deterministic function of its input (see oracles/aggregate/README.md for the rules).
+ * The output does not depend on the order of `devices`, `outcomes` or `previous`; duplicate outcomes of one proof
+ * (same device and nonce, as different oracles may all have seen it) count once.
+ *
+ * @throws AggregateInputError on inconsistent input (bad split, duplicate device, conflicting duplicate outcomes...).
+ */
+export function aggregateEpoch(input: AggregateInput): AggregateOutput {
+  const { epoch, emission } = input;
+  if (epoch < 0n || epoch >= 1n << 64n) throw new AggregateInputError("epoch out of uint64 range", { details: { epoch } });
+  if (emission < 0n) throw new AggregateInputError("negative emission", { details: { emission } });
+  const split = checkSplit(input.classSplitBps);
+  const devices = indexDevices(input);
+  const outcomes = dedupeOutcomes(input.outcomes);
+  const previous = normalisePrevious(input.previous);
+
+  // Scores: Active devices only, verified proofs of a kind their class may send.
+  const scores = new Map<string, bigint>();
+  let totalWorkUnits = 0n;
+  for (const o of outcomes) {
+    const d = devices.get(o.device);
+    if (d === undefined || d.status !== DeviceStatus.Active || !o.result.ok) continue;
+    if (!KIND_CLASSES[o.kind].includes(d.resourceClass)) continue;
+    if (o.result.workUnits < 0n) throw new AggregateInputError("negative workUnits", { details: { device: o.device } });
+    scores.set(o.device, (scores.get(o.device) ?? 0n) + o.result.workUnits * qualityPpm(o.result.quality));
+    totalWorkUnits += o.result.workUnits;
+  }
+
+  // Class pots and rewards.
+  const totals = new Array<bigint>(CLASS_COUNT).fill(0n);
+  for (const [device, score] of scores) totals[devices.get(device)!.resourceClass] += score;
+  const pots = split.map((bps) => classPot(emission, bps));
+  const classAllocated = new Array<bigint>(CLASS_COUNT).fill(0n);
+  const rewardOf = new Map<string, bigint>();
+  for (const [device, score] of scores) {
+    const c = devices.get(device)!.resourceClass;
+    const reward = shareOf(pots[c], score, totals[c]);
+    rewardOf.set(device, reward);
+    classAllocated[c] += reward;
+  }
+  const allocated = classAllocated.reduce((a, b) => a + b, 0n);
+  const classes: ClassSummary[] = split.map((splitBps, c) => ({
+    resourceClass: c as ResourceClass,
+    splitBps,
+    pot: pots[c],
+    totalScore: totals[c],
+    allocated: classAllocated[c],
+  }));
+
+  // Rewards list and cumulative tree.
+  const listed = [...new Set([...scores.keys(), ...previous.keys()])].sort(compareAddress);
+  const rewards: DeviceReward[] = listed.map((device) => {
+    const reward = rewardOf.get(device) ?? 0n;
+    return {
+      device,
+      resourceClass: devices.get(device)?.resourceClass ?? null,
+      score: scores.get(device) ?? 0n,
+      reward,
+      cumulative: (previous.get(device) ?? 0n) + reward,
+    };
+  });
+  const leafDevices = rewards.filter((r) => r.cumulative > 0n);
+  const rewardsTree = leafDevices.length === 0 ? null : buildRewardsTree(leafDevices.map((r) => ({ device: r.device, cumulativeAmount: r.cumulative })));
+  const cumulative: CumulativeLeaf[] = leafDevices.map((r, i) => ({
+    device: r.device,
+    cumulativeAmount: r.cumulative,
+    leaf: rewardsTree!.leafHash([r.device, r.cumulative]),
+    proof: rewardsTree!.getProof(i),
+  }));
+  const rewardsRoot = rewardsTree?.root ?? ZeroHash;
+
+  // Faults and their tree.
+  const faultList = collectFaults(epoch, devices, outcomes, scores);
+  const faultsTree = faultList.length === 0 ? null : buildFaultsTree(faultList);
+  const faults: FaultEntry[] = faultList.map((f, i) => ({
+    ...f,
+    leaf: faultsTree!.leafHash([f.device, f.kind, f.evidence]),
+    proof: faultsTree!.getProof(i),
+  }));
+  const faultsRoot = faultsTree?.root ?? ZeroHash;
+
+  const devicesCounted = BigInt(countVerified(devices, outcomes));
+  const leafByDevice = new Map(cumulative.map((l) => [l.device, l]));
+  const body: { [key: string]: JsonValue } = {
+    version: VERDICT_FILE_VERSION,
+    epoch: epoch.toString(),
+    emission: emission.toString(),
+    allocated: allocated.toString(),
+    unallocated: (emission - allocated).toString(),
+    totalWorkUnits: totalWorkUnits.toString(),
+    devicesCounted: devicesCounted.toString(),
+    rewardsRoot,
+    faultsRoot,
+    classes: classes.map((c) => ({
+      resourceClass: c.resourceClass,
+      splitBps: c.splitBps,
+      pot: c.pot.toString(),
+      totalScore: c.totalScore.toString(),
+      allocated: c.allocated.toString(),
+    })),
+    rewards: rewards.map((r) => {
+      const leaf = leafByDevice.get(r.device);
+      return {
+        device: r.device,
+        resourceClass: r.resourceClass,
+        score: r.score.toString(),
+        reward: r.reward.toString(),
+        cumulative: r.cumulative.toString(),
+        leaf: leaf?.leaf ?? null,
+        proof: leaf?.proof ?? [],
+      };
+    }),
+    faults: faults.map((f) => ({ device: f.device, kind: f.kind, evidence: f.evidence, leaf: f.leaf, proof: f.proof })),
+  };
+  const { file, dataHash } = sealVerdictFile(body);
+  const verdict: EpochVerdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash };
+  return { epoch, rewards, classes, allocated, cumulative, rewardsRoot, faults, faultsRoot, totalWorkUnits, devicesCounted, verdict, file };
+}
+
+/** `keccak256(utf8("missed:" + epoch + ":" + device))`: the evidence of a MissedDuty fault the aggregate infers. */
+export function missedDutyEvidence(epoch: bigint, device: string): string {
+  return keccak256(toUtf8Bytes(`missed:${epoch.toString()}:${getAddress(device)}`));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface KnownDevice {
+  resourceClass: ResourceClass;
+  status: DeviceStatus;
+}
+
+function address(value: string, what: string): string {
+  if (!isAddress(value)) throw new AggregateInputError(`${what}: not an address`, { details: { value } });
+  return getAddress(value);
+}
+
+function checkSplit(bps: readonly number[]): number[] {
+  if (bps.length !== CLASS_COUNT) {
+    throw new AggregateInputError(`classSplitBps must have ${CLASS_COUNT} entries`, { details: { length: bps.length } });
+  }
+  let sum = 0;
+  for (const b of bps) {
+    if (!Number.isInteger(b) || b < 0 || b > 10_000) throw new AggregateInputError("bad split entry", { details: { b } });
+    sum += b;
+  }
+  if (sum > 10_000) throw new AggregateInputError("classSplitBps sums above 10000", { details: { sum } });
+  return [...bps];
+}
+
+function statusOf(s: DeviceStatusInput): DeviceStatus {
+  const n = typeof s === "string" ? DeviceStatus[s] : s;
+  if (!Object.values(DeviceStatus).includes(n)) throw new AggregateInputError("unknown device status", { details: { s } });
+  return n;
+}
+
+function indexDevices(input: AggregateInput): Map<string, KnownDevice> {
+  const out = new Map<string, KnownDevice>();
+  for (const d of input.devices) {
+    const device = address(d.device, "device");
+    if (out.has(device)) throw new AggregateInputError("duplicate device in chain state", { details: { device } });
+    if (!Number.isInteger(d.resourceClass) || d.resourceClass < 0 || d.resourceClass >= CLASS_COUNT) {
+      throw new AggregateInputError("unknown resource class", { details: { device, resourceClass: d.resourceClass } });
+    }
+    out.set(device, { resourceClass: d.resourceClass, status: statusOf(d.status) });
+  }
+  return out;
+}
+
+/** Normalised outcomes, one per (device, nonce), sorted by (device, nonce). */
+function dedupeOutcomes(outcomes: readonly ProofOutcome[]): ProofOutcome[] {
+  const byProof = new Map<string, { o: ProofOutcome; sig: string }>();
+  for (const raw of outcomes) {
+    if (!BYTES32.test(raw.evidence)) throw new AggregateInputError("evidence must be bytes32 hex", { details: { evidence: raw.evidence } });
+    const o: ProofOutcome = { ...raw, device: address(raw.device, "outcome device"), evidence: raw.evidence.toLowerCase() };
+    const r = o.result;
+    const sig = [o.kind, o.evidence, r.ok, r.ok ? r.workUnits : "", r.ok ? r.quality : "", r.ok ? "" : r.fault].join("|");
+    const key = `${o.device}|${o.nonce.toString()}`;
+    const seen = byProof.get(key);
+    if (seen === undefined) byProof.set(key, { o, sig });
+    else if (seen.sig !== sig) throw new AggregateInputError("conflicting outcomes for one proof", { details: { key } });
+  }
+  return [...byProof.values()]
+    .map((v) => v.o)
+    .sort((a, b) => compareAddress(a.device, b.device) || (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0));
+}
+
+function normalisePrevious(previous: AggregateInput["previous"]): Map<string, bigint> {
+  const entries: [string, bigint][] = previous instanceof Map ? [...previous.entries()] : Object.entries(previous);
+  const out = new Map<string, bigint>();
+  for (const [key, amount] of entries) {
+    const device = address(key, "previous");
+    if (out.has(device)) throw new AggregateInputError("duplicate device in previous", { details: { device } });
+    if (amount < 0n) throw new AggregateInputError("negative previous cumulative", { details: { device } });
+    if (amount > 0n) out.set(device, amount);
+  }
+  return out;
+}
+
+function countVerified(devices: Map<string, KnownDevice>, outcomes: readonly ProofOutcome[]): number {
+  const counted = new Set<string>();
+  for (const o of outcomes) {
+    const d = devices.get(o.device);
+    if (d?.status === DeviceStatus.Active && o.result.ok && KIND_CLASSES[o.kind].includes(d.resourceClass)) counted.add(o.device);
+  }
+  return counted.size;
+}
+
+/** One fault per (device, kind), evidence of the lowest nonce; MissedDuty for Active devices with no verified proof. */
+function collectFaults(
+  epoch: bigint,
+  devices: Map<string, KnownDevice>,
+  outcomes: readonly ProofOutcome[], // sorted by (device, nonce): the first hit per key has the lowest nonce
+  scores: Map<string, bigint>,
+): { device: string; kind: FaultKind; evidence: string }[] {
+  const faults = new Map<string, { device: string; kind: FaultKind; evidence: string }>();
+  for (const o of outcomes) {
+    const d = devices.get(o.device);
+    if (d === undefined || d.status === DeviceStatus.Removed || d.status === DeviceStatus.None) continue;
+    if (o.result.ok || o.result.fault === null) continue;
+    const key = `${o.device}|${o.result.fault}`;
+    if (!faults.has(key)) faults.set(key, { device: o.device, kind: o.result.fault, evidence: o.evidence });
+  }
+  for (const [device, d] of devices) {
+    if (d.status !== DeviceStatus.Active || scores.has(device)) continue;
+    const key = `${device}|${FaultKind.MissedDuty}`;
+    if (!faults.has(key)) faults.set(key, { device, kind: FaultKind.MissedDuty, evidence: missedDutyEvidence(epoch, device) });
+  }
+  return [...faults.values()].sort((a, b) => compareAddress(a.device, b.device) || a.kind - b.kind);
+}
