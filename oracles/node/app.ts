@@ -1,0 +1,117 @@
+/**
+ * `buildIngestApp`: the ingest HTTP API as a fastify instance that is not listening (tests drive it with `inject`;
+ * server.ts listens). Routes:
+ * - POST /v1/proofs         one proof (JSON wire form) -> 202 { accepted: true, digest } once durably stored
+ * - POST /v1/proofs/batch   array of proofs -> 200 { accepted, rejected, results: [...] }, each item independent
+ * - GET  /health            200 { ok: true, proofs }
+ * - GET  /metrics           Prometheus text: accepted / rejected-by-reason counters
+ * Every failure is `{ error: <code>, message }` with the status of `classifyError` (errors.ts).
+ */
+import type { TypedDataDomain } from "ethers";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { admitProof, type AdmitDeps } from "./admit";
+import type { DeviceDirectory, EpochClock } from "./directory";
+import { BadRequestError, classifyError, PayloadTooLargeError } from "./errors";
+import { IngestMetrics } from "./metrics";
+import type { ProofStore } from "./store";
+
+export interface IngestAppOptions {
+  store: ProofStore;
+  directory: DeviceDirectory;
+  clock: EpochClock;
+  /** EIP-712 domain proofs must be signed under (this chain, this ProviderRegistry). */
+  domain: TypedDataDomain;
+  /** Unix seconds; defaults to the system clock. */
+  now?: () => bigint;
+  /** Max body of POST /v1/proofs in bytes (default 512 KiB). */
+  bodyLimit?: number;
+  /** Max items of POST /v1/proofs/batch (default 100). */
+  maxBatchItems?: number;
+  /** Max body of POST /v1/proofs/batch in bytes (default 4 MiB). */
+  batchBodyLimit?: number;
+  /** Seconds a record's timestamp may be ahead of `now` (default 60). */
+  maxClockSkew?: bigint;
+  /** A pino logger; silent when omitted. */
+  logger?: FastifyBaseLogger;
+}
+
+export type BatchItemResult =
+  | { index: number; accepted: true; digest: string }
+  | { index: number; accepted: false; status: number; error: string; message: string };
+
+export const DEFAULT_BODY_LIMIT = 512 * 1024;
+export const DEFAULT_BATCH_BODY_LIMIT = 4 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_ITEMS = 100;
+
+const systemNow = (): bigint => BigInt(Math.floor(Date.now() / 1000));
+
+export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const batchBodyLimit = options.batchBodyLimit ?? DEFAULT_BATCH_BODY_LIMIT;
+  const maxBatchItems = options.maxBatchItems ?? DEFAULT_MAX_BATCH_ITEMS;
+  const deps: AdmitDeps = {
+    store: options.store,
+    directory: options.directory,
+    clock: options.clock,
+    domain: options.domain,
+    now: options.now ?? systemNow,
+    maxClockSkew: options.maxClockSkew ?? 60n,
+  };
+  const metrics = new IngestMetrics();
+
+  const app = (
+    options.logger ? Fastify({ loggerInstance: options.logger, bodyLimit }) : Fastify({ logger: false, bodyLimit })
+  ) as unknown as FastifyInstance;
+
+  // Proofs are JSON only: without fastify's default text/plain parser, other content types fail with 415, mapped to
+  // a 400 `unsupported_media_type` by classifyError.
+  app.removeContentTypeParser("text/plain");
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const { status, code, message } = classifyError(error);
+    if (status >= 500) request.log.error({ err: error }, "unexpected error");
+    else request.log.info({ code, message }, "request rejected");
+    if (request.url.startsWith("/v1/proofs")) metrics.reject(code);
+    return reply.code(status).send({ error: code, message });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "not_found", message: "no such route" }));
+
+  app.post("/v1/proofs", { bodyLimit }, async (request, reply) => {
+    const { digest } = await admitProof(request.body, deps);
+    metrics.accept();
+    return reply.code(202).send({ accepted: true, digest });
+  });
+
+  app.post("/v1/proofs/batch", { bodyLimit: batchBodyLimit }, async (request, reply) => {
+    const items = request.body;
+    if (!Array.isArray(items)) throw new BadRequestError("batch body must be a JSON array of proofs");
+    if (items.length > maxBatchItems) {
+      throw new PayloadTooLargeError(`batch of ${items.length} proofs (max ${maxBatchItems})`);
+    }
+    const results: BatchItemResult[] = [];
+    // Sequential, so two copies of one proof in a batch resolve deterministically (first stored, second a replay).
+    for (const [index, item] of items.entries()) {
+      try {
+        const { digest } = await admitProof(item, deps);
+        metrics.accept();
+        results.push({ index, accepted: true, digest });
+      } catch (error) {
+        const { status, code, message } = classifyError(error);
+        if (status >= 500) throw error; // a store or directory failure is not the item's fault: fail the request
+        metrics.reject(code);
+        results.push({ index, accepted: false, status, error: code, message });
+      }
+    }
+    const accepted = results.filter((r) => r.accepted).length;
+    return reply.code(200).send({ accepted, rejected: results.length - accepted, results });
+  });
+
+  app.get("/health", async () => ({ ok: true, proofs: options.store.count() }));
+
+  app.get("/metrics", async (_request, reply) =>
+    reply.type("text/plain; version=0.0.4").send(metrics.render(options.store.count())),
+  );
+
+  return app;
+}
