@@ -39,7 +39,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse, Interface
 import { buildRewardsTree } from "../../sdk/trees";
 import { deviceWallet } from "../helpers/devices";
 import { DAY, MESH, Param, protocolFixture, registerDevice } from "../helpers/fixtures";
-import { printStats, seedFromEnv } from "../helpers/property";
+import { assertScenarios, printStats } from "../helpers/property";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
 
 /* ------------------------------------------------------------------------------------------------------------------ */
@@ -615,7 +615,6 @@ describe("RewardsDistributor invariants (fast-check, model-based)", function () 
   this.timeout(300_000);
 
   it("never pays more than it minted, mints at most the schedule and pays each cumulative amount once", async function () {
-    let shrinkDeadline: number | undefined;
     // Most runs start with a finalised epoch, so that claims are not mostly NoFinalisedRoot.
     const stepsArb = fc
       .tuple(fc.option(stepArb, { freq: 4 }), fc.array(stepArb, { minLength: 1, maxLength: MAX_STEPS, size: "max" }))
@@ -623,20 +622,11 @@ describe("RewardsDistributor invariants (fast-check, model-based)", function () 
         first === null || first.t !== "epoch" ? ({ ...FIRST_EPOCH } as Step) : { ...first, outcome: "finalise" as const },
         ...rest,
       ]);
-    const property = fc.asyncProperty(
+    await assertScenarios(
       fc.oneof({ arbitrary: stepsArb, weight: 9 }, { arbitrary: fc.array(stepArb, { maxLength: MAX_STEPS }), weight: 1 }),
-      async (steps) => {
-        fc.pre(shrinkDeadline === undefined || Date.now() < shrinkDeadline);
-        try {
-          await runScenario(steps);
-        } catch (e) {
-          shrinkDeadline ??= Date.now() + SHRINK_BUDGET_MS;
-          throw e;
-        }
-      },
+      runScenario,
+      { numRuns: NUM_RUNS, shrinkBudgetMs: SHRINK_BUDGET_MS, seedVariable: "REWARDS_INVARIANT_SEED" },
     );
-    const seed = seedFromEnv("REWARDS_INVARIANT_SEED");
-    await fc.assert(property, { numRuns: NUM_RUNS, ...seed });
     printStats(stats);
   });
 

@@ -32,7 +32,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse, Interface
 
 import { ClassParam, Param } from "../../sdk/enums";
 import { coreFixture, MESH, ACTOR_BALANCE, type CoreFixture } from "../helpers/fixtures";
-import { printStats, seedFromEnv } from "../helpers/property";
+import { assertScenarios, printStats } from "../helpers/property";
 import { ResourceClass, deviceWallet, signRegistration } from "../helpers/devices";
 
 /* ------------------------------------------------------------------------------------------------------------------ */
@@ -1332,20 +1332,11 @@ describe("Staking invariants (fast-check, model-based)", function () {
   this.timeout(600_000);
 
   it("keeps accounting, solvency, slashing bounds and reward coverage over random action sequences", async function () {
-    // Shrinking replays whole scenarios on the chain; once its time budget is spent, the remaining candidates are
-    // skipped (fc.pre), so fast-check reports the smallest counterexample found so far.
-    let shrinkDeadline: number | undefined;
-    const property = fc.asyncProperty(scenarioArb, async (scenario) => {
-      fc.pre(shrinkDeadline === undefined || Date.now() < shrinkDeadline);
-      try {
-        await runScenario(scenario);
-      } catch (e) {
-        shrinkDeadline ??= Date.now() + SHRINK_BUDGET_MS;
-        throw e;
-      }
+    await assertScenarios(scenarioArb, runScenario, {
+      numRuns: NUM_RUNS,
+      shrinkBudgetMs: SHRINK_BUDGET_MS,
+      seedVariable: "INVARIANT_SEED",
     });
-    const seed = seedFromEnv("INVARIANT_SEED");
-    await fc.assert(property, { numRuns: NUM_RUNS, ...seed });
     printStats(stats);
   });
 
