@@ -878,18 +878,8 @@ function decodeRevert(f: Fixture, e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-interface ChainOp {
-  selfStake: bigint;
-  commissionBps: bigint;
-  pendingCommissionBps: bigint;
-  commissionEffectiveAt: bigint;
-  selfUnbonding: PoolM;
-  delegated: PoolM;
-  delegatedUnbonding: PoolM;
-  rewardPerShare: bigint;
-  operatorRewards: bigint;
-  required: bigint;
-  jailed: bigint;
+/** An operator as read from the chain: the model's record without its devices, plus `isStalled`. */
+interface ChainOp extends Omit<OpM, "devices"> {
   stalled: boolean;
 }
 interface ChainReq extends ReqM {
