@@ -1,0 +1,18 @@
+/** The oracle node's chain adapter: deployment file, typed contracts, device directory, chain time, epoch state. */
+export {
+  checkDeployment,
+  connectProtocol,
+  deploymentFileSchema,
+  parseDeployment,
+  readDeploymentFile,
+} from "./contracts";
+export type { DeploymentFile, ProtocolContracts } from "./contracts";
+export { ChainDeviceDirectory } from "./directory";
+export type { ChainDeviceDirectoryOptions, DeviceReader } from "./directory";
+export { ChainEpochClock, ChainTime, epochWindow } from "./clock";
+export type { ChainTimeOptions } from "./clock";
+export { toDeviceStatus, toResourceClass } from "./enums";
+export { ChainReadError, ChainTimeNotReadyError, DeploymentFileError, isRevert } from "./errors";
+export type { ErrorDecoder } from "./errors";
+export { DeviceIndex, readEpochState, referenceBlock } from "./state";
+export type { DeviceIndexOptions, EpochChainState } from "./state";
