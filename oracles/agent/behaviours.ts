@@ -5,8 +5,8 @@
  * - honest: its proofs.
  * - offline: nothing -> missed duty (aggregate stage).
  * - flaky: nothing in ~1/3 of epochs, deterministic per (device, epoch) -> missed duty in those epochs.
- * - lazy: STORAGE answers only from the half of its data it kept (unanswered challenges -> storage verifier
- *   rejects); COMPUTE sends a guessed product (Freivalds -> InvalidProof); other classes behave honestly.
+ * - lazy: STORAGE answers only from the half of its data it kept (unanswered challenges -> storage verifier,
+ *   InvalidProof); COMPUTE sends a guessed product (Freivalds -> InvalidProof); other classes behave honestly.
  * - forging: records naming the device but signed by another key -> signature check (signer mismatch).
  * - replaying: its proofs plus last epoch's heartbeat re-sent verbatim (in epoch 0: a second heartbeat reusing the
  *   first one's nonce) -> (device, nonce) seen before.

@@ -25,8 +25,9 @@
  * - any answer for an index that was not challenged, a duplicate answer, a chunk of the wrong size, a path of the
  *   wrong length or a path that does not lead to the root -> FaultKind.InvalidProof (a forged or wrong proof is
  *   penalised even when other answers are also missing);
- * - a challenged index left unanswered -> rejected with no fault: a lazy device is counted as a missed duty upstream
- *   (the aggregate stage turns "no valid proof this epoch" into MissedDuty), not as fraud here;
+ * - no answer at all -> rejected, no fault (the device did not take part: the aggregate stage's missed-duty rule);
+ * - some challenged indexes answered and others not -> FaultKind.InvalidProof: the device claims a capacity it can
+ *   no longer prove (a lazy device that dropped data it is paid to keep);
  * - otherwise verified with workUnits = capacityGiB, quality 1.
  */
 import { ethers } from "ethers";
@@ -231,7 +232,10 @@ export function verifyStorageResponse(input: StorageVerifyInput): VerifyResult {
     if (root !== dataRoot.toLowerCase()) return rejected(`chunk ${r.index} does not verify to the data root`, FaultKind.InvalidProof);
   }
   const missing = [...challenged].filter((i) => !answered.has(i));
-  if (missing.length > 0) return rejected(`${missing.length} of ${challenged.size} challenged chunks unanswered (missed duty)`);
+  if (answered.size === 0) return rejected("no challenged chunk answered");
+  if (missing.length > 0) {
+    return rejected(`${missing.length} of ${challenged.size} challenged chunks unanswered`, FaultKind.InvalidProof);
+  }
   return verified(capacityGiB);
 }
 

@@ -286,9 +286,10 @@ describe("oracles/agent", () => {
         const rs = results.get(m.device.address)!;
         expect(rs).to.have.length(1);
         expect(rs[0].ok, `device ${m.index}`).to.equal(false);
-        if (m.device.resourceClass === ResourceClass.ComputeGpu)
-          expect(rs[0]).to.include({ fault: FaultKind.InvalidProof });
-        else expect((rs[0] as { reason: string }).reason).to.match(/unanswered/);
+        expect(rs[0]).to.include({ fault: FaultKind.InvalidProof });
+        if (m.device.resourceClass === ResourceClass.Storage) {
+          expect((rs[0] as { reason: string }).reason).to.match(/unanswered/);
+        }
       }
     });
 

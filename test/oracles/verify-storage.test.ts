@@ -203,7 +203,7 @@ describe("verify/storage", function () {
       { name: "duplicate answer", responses: () => [...honest(), honest()[0]], fault: FaultKind.InvalidProof },
       { name: "out-of-range index", responses: () => [...honest(), { ...honest()[0], index: CHUNKS_PER_GIB }], fault: FaultKind.InvalidProof },
       { name: "answers against another root", responses: honest, over: { dataRoot: ethers.id("other") }, fault: FaultKind.InvalidProof },
-      { name: "missing one answer", responses: () => honest().slice(1), fault: null },
+      { name: "missing one answer", responses: () => honest().slice(1), fault: FaultKind.InvalidProof },
       { name: "no answers", responses: () => [], fault: null },
       {
         name: "missing answers and a forged one: the forgery wins",
