@@ -1,25 +1,36 @@
 /**
- * `admitProof`: the checks one untrusted proof passes before it is stored, cheapest first (schema, clock, signature,
- * then the directory lookup, which may hit the chain), ending with the durable insert. Throws the typed errors of
- * errors.ts / oracles/proof; returns only once the proof is committed to the store.
+ * How one untrusted proof gets into the store. Two entry points share the checks that make a proof authentic and
+ * eligible (signature under the domain, directory registration, class match) and the durable insert:
+ * - `admitProof`, for proofs from devices (ingest): also the clock checks (current or grace epoch, timestamp within
+ *   the skew), and a duplicate is a `ReplayError`.
+ * - `importProof`, for proofs from peer oracles (sync): no clock checks, since a peer may hand over the proofs of an
+ *   epoch that has just closed, and a duplicate is no error (the union of the oracles' stores is the goal).
+ * Checks run cheapest first (schema, clock, signature, then the directory lookup, which may hit the chain). Both
+ * throw the typed errors of errors.ts / oracles/proof and return only once the proof is committed to the store.
  */
 import type { TypedDataDomain } from "ethers";
 import { DeviceStatus } from "../../sdk/enums";
 import { proofDigest } from "../proof/digest";
 import { SignerMismatchError } from "../proof/errors";
+import type { ProofRecord } from "../proof/kinds";
 import { parseProofRecord } from "../proof/parse";
 import { verifyProofSignature } from "../proof/verify";
 import type { DeviceDirectory, EpochClock } from "./directory";
 import { ClassMismatchError, FutureTimestampError, ReplayError, UnknownDeviceError, WrongEpochError } from "./errors";
-import type { ProofStore } from "./store";
+import type { InsertResult, ProofStore } from "./store";
 
-export interface AdmitDeps {
+/** What `importProof` needs. */
+export interface ImportDeps {
   store: ProofStore;
   directory: DeviceDirectory;
-  clock: EpochClock;
   domain: TypedDataDomain;
-  /** Unix seconds. */
+  /** Unix seconds (also the stored `receivedAt`). */
   now: () => bigint;
+}
+
+/** What `admitProof` needs: `ImportDeps` plus the clock checks. */
+export interface AdmitDeps extends ImportDeps {
+  clock: EpochClock;
   /** How far in the future (seconds) a record's timestamp may be. */
   maxClockSkew: bigint;
 }
@@ -28,6 +39,13 @@ export interface Admitted {
   digest: string;
 }
 
+export interface Imported {
+  digest: string;
+  /** False when the store already held the proof, or another proof with the same (device, nonce). */
+  inserted: boolean;
+}
+
+/** Admits a proof sent by a device; a proof already stored is a `ReplayError`. */
 export async function admitProof(input: unknown, deps: AdmitDeps): Promise<Admitted> {
   const record = parseProofRecord(input);
   const now = deps.now();
@@ -43,6 +61,32 @@ export async function admitProof(input: unknown, deps: AdmitDeps): Promise<Admit
       details: { timestamp: record.timestamp.toString(), now: now.toString() },
     });
   }
+
+  const { digest, result } = await checkAndStore(record, deps, now);
+  if (result === "duplicate") {
+    throw new ReplayError(`proof already received (device ${record.device}, nonce ${record.nonce})`, {
+      details: { device: record.device, nonce: record.nonce.toString(), digest },
+    });
+  }
+  return { digest };
+}
+
+/**
+ * Imports a proof handed over by a peer oracle: the checks of `admitProof` except the clock ones. Which epochs are
+ * pulled from peers (sync.ts) bounds how late a proof can still arrive this way.
+ */
+export async function importProof(input: unknown, deps: ImportDeps): Promise<Imported> {
+  const record = parseProofRecord(input);
+  const { digest, result } = await checkAndStore(record, deps, deps.now());
+  return { digest, inserted: result === "inserted" };
+}
+
+/** Signature, registration and class checks, then the durable insert; shared by both entry points. */
+async function checkAndStore(
+  record: ProofRecord,
+  deps: ImportDeps,
+  now: bigint,
+): Promise<{ digest: string; result: InsertResult }> {
   if (!verifyProofSignature(record, deps.domain)) {
     throw new SignerMismatchError("proof not signed by its device for this chain and registry", {
       details: { device: record.device },
@@ -61,10 +105,5 @@ export async function admitProof(input: unknown, deps: AdmitDeps): Promise<Admit
   }
 
   const digest = proofDigest(deps.domain, record);
-  if (deps.store.insert(record, digest, Number(now) * 1000) === "duplicate") {
-    throw new ReplayError(`proof already received (device ${record.device}, nonce ${record.nonce})`, {
-      details: { device: record.device, nonce: record.nonce.toString(), digest },
-    });
-  }
-  return { digest };
+  return { digest, result: deps.store.insert(record, digest, Number(now) * 1000) };
 }

@@ -3,12 +3,16 @@
  * server.ts listens). Routes:
  * - POST /v1/proofs         one proof (JSON wire form) -> 202 { accepted: true, digest } once durably stored
  * - POST /v1/proofs/batch   array of proofs -> 200 { accepted, rejected, results: [...] }, each item independent
+ * - GET  /v1/sync/proofs?epoch=<uint64>&after=<id, default 0>&limit=<1..1000, default 500>
+ *                           -> 200 { epoch, proofs: [wire JSON], next }: the stored proofs of an epoch with an id above
+ *                           `after`, by id ascending, for peer oracles (sync.ts); pass `next` as `after` to go on
  * - GET  /health            200 { ok: true, proofs }
  * - GET  /metrics           Prometheus text: accepted / rejected-by-reason counters
  * Every failure is `{ error: <code>, message }` with the status of `classifyError` (errors.ts).
  */
 import type { TypedDataDomain } from "ethers";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { z } from "zod";
 import { admitProof, type AdmitDeps } from "./admit";
 import type { DeviceDirectory, EpochClock } from "./directory";
 import { BadRequestError, classifyError, PayloadTooLargeError } from "./errors";
@@ -42,6 +46,26 @@ export type BatchItemResult =
 export const DEFAULT_BODY_LIMIT = 512 * 1024;
 export const DEFAULT_BATCH_BODY_LIMIT = 4 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_ITEMS = 100;
+export const DEFAULT_SYNC_PAGE = 500;
+export const MAX_SYNC_PAGE = 1000;
+
+const UINT64_MAX = (1n << 64n) - 1n;
+const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/, { error: "must be an unsigned decimal integer" });
+
+/** Query of GET /v1/sync/proofs; a repeated key arrives as an array and fails like any other bad value. */
+const syncQuerySchema = z.object({
+  epoch: decimal
+    .transform((v) => BigInt(v))
+    .refine((v) => v <= UINT64_MAX, { error: "must fit in uint64" }),
+  after: decimal
+    .default("0")
+    .transform((v) => Number(v))
+    .refine((v) => Number.isSafeInteger(v), { error: "must be a safe integer" }),
+  limit: decimal
+    .default(String(DEFAULT_SYNC_PAGE))
+    .transform((v) => Number(v))
+    .refine((v) => v >= 1 && v <= MAX_SYNC_PAGE, { error: `must be in 1..${MAX_SYNC_PAGE}` }),
+});
 
 const systemNow = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
@@ -60,7 +84,14 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
   const metrics = new IngestMetrics();
 
   const app = (
-    options.logger ? Fastify({ loggerInstance: options.logger, bodyLimit }) : Fastify({ logger: false, bodyLimit })
+    options.logger
+      ? // Per-request "incoming/completed" lines would drown the log at proof rates; rejections are logged below.
+        Fastify({
+          loggerInstance: options.logger,
+          bodyLimit,
+          logController: new LogController({ disableRequestLogging: true }),
+        })
+      : Fastify({ logger: false, bodyLimit })
   ) as unknown as FastifyInstance;
 
   // Proofs are JSON only: without fastify's default text/plain parser, other content types fail with 415, mapped to
@@ -105,6 +136,22 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     }
     const accepted = results.filter((r) => r.accepted).length;
     return reply.code(200).send({ accepted, rejected: results.length - accepted, results });
+  });
+
+  app.get("/v1/sync/proofs", async (request, reply) => {
+    const query = syncQuerySchema.safeParse(request.query);
+    if (!query.success) {
+      const reason = query.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ");
+      throw new BadRequestError(`bad sync query (${reason})`, { details: { issues: query.error.issues } });
+    }
+    const { epoch, after, limit } = query.data;
+    const page = options.store.page(epoch, after, limit);
+    metrics.serve(page.proofs.length);
+    // The stored bodies are already wire JSON: splice them in rather than parse and serialise every proof again.
+    const proofs = page.proofs.map((p) => p.body).join(",");
+    return reply
+      .type("application/json")
+      .send(`{"epoch":"${epoch.toString()}","proofs":[${proofs}],"next":${page.next}}`);
   });
 
   app.get("/health", async () => ({ ok: true, proofs: options.store.count() }));

@@ -15,6 +15,15 @@ import type { ProofRecord } from "../proof/kinds";
 
 export type InsertResult = "inserted" | "duplicate";
 
+/** One page of an epoch's proofs (`ProofStore.page`). */
+export interface ProofPage {
+  /** The proofs, by id ascending; `id` is the store's insertion order, stable for the store's life. */
+  /** `body` is the stored wire JSON (validated when it was stored), served as is: peers check every proof again. */
+  proofs: { id: number; body: string; digest: string }[];
+  /** The id to pass as `afterId` for the next page: the last id served, or `afterId` itself when the page is empty. */
+  next: number;
+}
+
 export interface StoredProof {
   record: ProofRecord;
   digest: string;
@@ -37,6 +46,12 @@ CREATE TABLE IF NOT EXISTS proofs (
 CREATE INDEX IF NOT EXISTS proofs_by_epoch ON proofs (epoch);
 `;
 
+interface PageRow {
+  id: number;
+  digest: string;
+  body: string;
+}
+
 interface Row {
   digest: string;
   body: string;
@@ -47,7 +62,9 @@ export class ProofStore {
   private readonly db: Database.Database;
   private readonly insertStmt: Database.Statement<[string, string, string, number, string, string, number]>;
   private readonly byEpochStmt: Database.Statement<[string], Row>;
+  private readonly pageStmt: Database.Statement<[string, number, number], PageRow>;
   private readonly countStmt: Database.Statement<[], { n: number }>;
+  private readonly countByEpochStmt: Database.Statement<[string], { n: number }>;
 
   /** Opens (creating if needed) the store at `path`; `:memory:` for a throwaway store. */
   constructor(path: string) {
@@ -60,7 +77,12 @@ export class ProofStore {
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     );
     this.byEpochStmt = this.db.prepare("SELECT digest, body, received_at FROM proofs WHERE epoch = ? ORDER BY id");
+    // The epoch index holds the rowid (id), so this is a range scan of (epoch, id).
+    this.pageStmt = this.db.prepare(
+      "SELECT id, digest, body FROM proofs WHERE epoch = ? AND id > ? ORDER BY id LIMIT ?",
+    );
     this.countStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs");
+    this.countByEpochStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs WHERE epoch = ?");
   }
 
   /**
@@ -87,6 +109,25 @@ export class ProofStore {
       digest: row.digest,
       receivedAt: row.received_at,
     }));
+  }
+
+  /**
+   * Up to `limit` proofs of `epoch` with an id above `afterId`, by id ascending. Ids only grow (rows are never
+   * deleted), so paging with `next` from page to page, now or later, sees every proof of the epoch exactly once.
+   */
+  page(epoch: bigint, afterId: number, limit: number): ProofPage {
+    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new RangeError("afterId must be a non-negative integer");
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
+    const rows = this.pageStmt.all(epoch.toString(), afterId, limit);
+    return {
+      proofs: rows.map((row) => ({ id: row.id, body: row.body, digest: row.digest })),
+      next: rows.length === 0 ? afterId : rows[rows.length - 1].id,
+    };
+  }
+
+  /** The number of stored proofs of `epoch`. */
+  countByEpoch(epoch: bigint): number {
+    return this.countByEpochStmt.get(epoch.toString())?.n ?? 0;
   }
 
   count(): number {
