@@ -4,4 +4,5 @@ export * from "./chunks";
 export * from "./device";
 export * from "./fleet";
 export * from "./radio";
+export * from "./register";
 export { folderStore, listFolderFiles, readFolderData } from "./storage-folder";

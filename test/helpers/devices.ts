@@ -1,7 +1,13 @@
 import { ethers } from "ethers";
 
+import {
+  REGISTRATION_TYPES,
+  registrationDomain,
+  signDeviceRegistration,
+  type SignedRegistration,
+} from "../../oracles/agent/register";
+import type { ResourceClass } from "../../sdk/enums";
 import type { ProviderRegistry } from "../../typechain-types";
-import type { DeviceRegistrationStruct } from "../../typechain-types/contracts/ProviderRegistry";
 
 export { ResourceClass, DeviceStatus, FaultKind } from "../../sdk/enums";
 
@@ -14,16 +20,8 @@ export function deviceWallet(label: string): ethers.Wallet {
   return new ethers.Wallet(ethers.id(`meshwork-test-device:${label}`));
 }
 
-export const REGISTRATION_TYPES = {
-  DeviceRegistration: [
-    { name: "operator", type: "address" },
-    { name: "resourceClass", type: "uint8" },
-    { name: "capacity", type: "uint64" },
-    { name: "location", type: "uint64" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+/** EIP-712 types of the device's onboarding consent (the agent's, so tests sign exactly what devices sign). */
+export { REGISTRATION_TYPES };
 
 export const LOCATION_TYPES = {
   LocationUpdate: [
@@ -35,10 +33,7 @@ export const LOCATION_TYPES = {
 };
 
 /** The EIP-712 domain of a registry, read from the chain (EIP-5267). */
-export async function registryDomain(registry: ProviderRegistry): Promise<ethers.TypedDataDomain> {
-  const domain = await registry.eip712Domain();
-  return { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract };
-}
+export const registryDomain: (registry: ProviderRegistry) => Promise<ethers.TypedDataDomain> = registrationDomain;
 
 export interface RegistrationParams {
   operator: string;
@@ -58,28 +53,18 @@ export async function signRegistration(
   registry: ProviderRegistry,
   device: ethers.Wallet,
   params: RegistrationParams,
-): Promise<{ registration: DeviceRegistrationStruct; signature: string }> {
+): Promise<SignedRegistration> {
   const nonce = params.nonce ?? (await registry.nonces(device.address));
   const domain = { ...(await registryDomain(registry)), ...params.domain };
-  const signature = await device.signTypedData(domain, REGISTRATION_TYPES, {
+  return signDeviceRegistration(device, domain, {
     operator: params.operator,
-    resourceClass: params.resourceClass,
+    resourceClass: params.resourceClass as ResourceClass,
     capacity: params.capacity,
     location: params.location,
     nonce,
     deadline: params.deadline,
+    metadataURI: params.metadataURI,
   });
-  return {
-    registration: {
-      device: device.address,
-      resourceClass: params.resourceClass,
-      capacity: params.capacity,
-      location: params.location,
-      deadline: params.deadline,
-      metadataURI: params.metadataURI ?? "",
-    },
-    signature,
-  };
 }
 
 /** The device signs a move to `location`. */
