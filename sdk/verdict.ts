@@ -52,3 +52,63 @@ export function sortedSignatures(signatures: readonly VerdictSignature[]): strin
     .sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : BigInt(a.signer) > BigInt(b.signer) ? 1 : 0))
     .map((s) => s.signature);
 }
+
+/** JSON form of an `EpochVerdict`: integers as decimal strings, hashes as lowercase hex. */
+export interface EpochVerdictJson {
+  epoch: string;
+  devicesCounted: string;
+  rewardsRoot: string;
+  faultsRoot: string;
+  totalWorkUnits: string;
+  dataHash: string;
+}
+
+/** A value is not a well-formed verdict. */
+export class InvalidVerdictError extends Error {
+  override name = "InvalidVerdictError";
+}
+
+export function verdictToJson(verdict: EpochVerdict): EpochVerdictJson {
+  return {
+    epoch: verdict.epoch.toString(),
+    devicesCounted: verdict.devicesCounted.toString(),
+    rewardsRoot: verdict.rewardsRoot.toLowerCase(),
+    faultsRoot: verdict.faultsRoot.toLowerCase(),
+    totalWorkUnits: verdict.totalWorkUnits.toString(),
+    dataHash: verdict.dataHash.toLowerCase(),
+  };
+}
+
+const UINT = /^(0|[1-9][0-9]{0,77})$/;
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const FIELD_BITS: Readonly<Record<"epoch" | "devicesCounted" | "totalWorkUnits", bigint>> = {
+  epoch: 64n,
+  devicesCounted: 32n,
+  totalWorkUnits: 256n,
+};
+
+/** Parses the JSON form of a verdict (from a peer or a file); throws `InvalidVerdictError` naming the bad field. */
+export function verdictFromJson(input: unknown): EpochVerdict {
+  if (typeof input !== "object" || input === null) throw new InvalidVerdictError("verdict must be an object");
+  const value = input as Record<string, unknown>;
+  const uint = (key: keyof typeof FIELD_BITS): bigint => {
+    const v = value[key];
+    if (typeof v !== "string" || !UINT.test(v)) throw new InvalidVerdictError(`verdict.${key} must be a decimal string`);
+    const n = BigInt(v);
+    if (n >= 1n << FIELD_BITS[key]) throw new InvalidVerdictError(`verdict.${key} does not fit uint${FIELD_BITS[key]}`);
+    return n;
+  };
+  const bytes32 = (key: "rewardsRoot" | "faultsRoot" | "dataHash"): string => {
+    const v = value[key];
+    if (typeof v !== "string" || !BYTES32.test(v)) throw new InvalidVerdictError(`verdict.${key} must be bytes32 hex`);
+    return v.toLowerCase();
+  };
+  return {
+    epoch: uint("epoch"),
+    devicesCounted: uint("devicesCounted"),
+    rewardsRoot: bytes32("rewardsRoot"),
+    faultsRoot: bytes32("faultsRoot"),
+    totalWorkUnits: uint("totalWorkUnits"),
+    dataHash: bytes32("dataHash"),
+  };
+}

@@ -1,58 +1,127 @@
 /**
- * The ingest process: opens the store, builds the app, listens, and on SIGTERM / SIGINT closes in reverse order
- * (stop accepting and drain fastify, then close the store). The device directory is passed in: the chain adapter
- * provides it (the process entry point that wires it lives with the node's main).
+ * `startOracleNode`: one oracle process. Connects to the chain (the deployment file says where the contracts are),
+ * opens the SQLite store (proofs and verdicts), and runs the four stages side by side:
+ * - ingest: the HTTP API devices post proofs to (app.ts), on chain time and the on-chain device registry;
+ * - sync: pulls the current and previous epochs' proofs from the peers (sync.ts), and serves its own;
+ * - verify + aggregate + submit + settle: the epoch loop (epoch-driver.ts), with the signature exchange and verdict
+ *   files on the same HTTP API (verdict-routes.ts).
+ * On SIGTERM / SIGINT it stops in reverse order: epoch loop and sync first, then HTTP (in-flight requests finish),
+ * then the stores.
  */
+import { JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
-import { proofDomain } from "../proof/digest";
-import { buildIngestApp } from "./app";
-import type { IngestConfig } from "./config";
-import { FixedEpochClock, type DeviceDirectory } from "./directory";
-import { ProofStore } from "./store";
 
-export interface RunningIngest {
-  /** The address actually bound (useful with port 0). */
+import { checkDeployment, ChainDeviceDirectory, ChainTime, connectProtocol, DeviceIndex, readDeploymentFile } from "../chain";
+import { proofDomain } from "../proof/digest";
+import { importProof } from "./admit";
+import { buildIngestApp } from "./app";
+import type { NodeConfig } from "./config";
+import { FixedEpochClock } from "./directory";
+import { EpochDriver } from "./epoch-driver";
+import { ProofStore } from "./store";
+import { PeerSync } from "./sync";
+import { registerVerdictRoutes } from "./verdict-routes";
+import { VerdictStore } from "./verdict-store";
+
+export interface RunningOracle {
+  /** The oracle's address (its key's). */
+  oracle: string;
+  /** The HTTP address actually bound (useful with port 0). */
   address: string;
-  /** Graceful close: fastify first (in-flight requests finish), then the store. Idempotent. */
+  /** Graceful stop; idempotent. */
   close(): Promise<void>;
 }
 
-export async function startIngestServer(
-  config: IngestConfig,
-  directory: DeviceDirectory,
+export async function startOracleNode(
+  config: NodeConfig,
   { handleSignals = true }: { handleSignals?: boolean } = {},
-): Promise<RunningIngest> {
-  const logger = pino({ name: "meshwork-ingest", level: config.logLevel });
-  logger.info(
-    { host: config.host, port: config.port, store: config.storePath, chainId: config.chainId.toString(),
-      registry: config.registry, genesis: config.genesis.toString(), epochLength: config.epochLength.toString() },
-    "starting ingest",
-  );
-  const store = new ProofStore(config.storePath);
+): Promise<RunningOracle> {
+  const logger = pino({ name: "meshwork-oracle", level: config.logLevel });
+  const deployment = readDeploymentFile(config.deployment);
+  const provider = new JsonRpcProvider(config.rpcUrl, undefined, {
+    polling: true,
+    pollingInterval: 250,
+    // No response cache: a cached eth_getTransactionCount hands two transactions the same nonce.
+    cacheTimeout: -1,
+  });
+  const wallet = new Wallet(config.oracleKey, provider);
+  const contracts = connectProtocol(deployment, wallet);
+  await checkDeployment(contracts, deployment);
+  const [genesis, epochLength] = await Promise.all([contracts.config.genesis(), contracts.config.epochLength()]);
+
+  const time = new ChainTime(provider, { pollMs: Math.min(config.pollMs, 1_000) });
+  await time.refresh();
+  time.start();
+
+  const proofs = new ProofStore(config.storePath);
+  const verdicts = new VerdictStore(config.storePath);
+  const directory = new ChainDeviceDirectory(contracts.registry);
+  const domain = proofDomain(BigInt(deployment.chainId), deployment.ProviderRegistry);
+  const now = (): bigint => time.now();
+  const sync = new PeerSync({
+    peers: config.peers,
+    import: (input) => importProof(input, { store: proofs, directory, domain, now }),
+    pageSize: 200,
+    timeoutMs: config.peerTimeoutMs,
+    logger,
+  });
+  const driver = new EpochDriver({
+    contracts,
+    signer: wallet,
+    time,
+    index: new DeviceIndex(contracts.registry),
+    proofs,
+    verdicts,
+    sync,
+    peers: config.peers,
+    staggerMs: config.staggerMs,
+    peerTimeoutMs: config.peerTimeoutMs,
+    logger,
+  });
+  await driver.init();
+
   const app = buildIngestApp({
-    store,
+    store: proofs,
     directory,
-    clock: new FixedEpochClock(config.genesis, config.epochLength),
-    domain: proofDomain(config.chainId, config.registry),
+    clock: new FixedEpochClock(genesis, epochLength),
+    domain,
+    now,
     bodyLimit: config.bodyLimit,
     maxBatchItems: config.maxBatchItems,
-    maxClockSkew: config.maxClockSkew,
+    maxClockSkew: BigInt(config.maxClockSkew),
     logger,
+  });
+  await registerVerdictRoutes(app, {
+    store: verdicts,
+    domain: driver.hubDomain(),
+    committee: (epoch) => driver.committee(epoch),
+    submitted: (epoch) => driver.submitted(epoch),
   });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       try {
+        await driver.stop();
+        await sync.stop();
+        time.stop();
         await app.close();
       } finally {
-        store.close();
-        logger.info("ingest stopped");
+        proofs.close();
+        verdicts.close();
+        provider.destroy();
+        logger.info("oracle stopped");
       }
     })());
 
   try {
     const address = await app.listen({ host: config.host, port: config.port });
+    const clock = new FixedEpochClock(genesis, epochLength);
+    sync.start(() => {
+      const current = clock.currentEpoch(time.now());
+      return current === 0n ? [0n] : [current, current - 1n];
+    }, config.syncIntervalMs);
+    driver.start(config.pollMs);
     if (handleSignals) {
       for (const signal of ["SIGTERM", "SIGINT"] as const) {
         process.once(signal, () => {
@@ -67,7 +136,9 @@ export async function startIngestServer(
         });
       }
     }
-    return { address, close };
+    logger.info({ oracle: wallet.address, address, peers: config.peers.length, chainId: deployment.chainId },
+      "oracle started");
+    return { oracle: wallet.address, address, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,501 @@
+/**
+ * `EpochDriver`: the oracle's epoch loop on chain time (verify -> aggregate -> submit, then settle). One `tick` at a
+ * time, every `pollMs`:
+ *
+ * 1. **Seed.** If the current epoch has no seed yet, record it (EpochSeed.recordSeed).
+ * 2. **Submit**, epoch by epoch from the oldest without a verdict, once the epoch has closed (a block after its end
+ *    exists, so every oracle reads chain state at the same reference block):
+ *    pull the epoch's proofs from every peer, verify and aggregate them on top of the previous submitted verdict's
+ *    cumulative rewards, keep the verdict file, sign the verdict, share the signature with the peers, and relay the
+ *    verdict once `threshold` committee members signed the same digest. While the epoch has no verdict on-chain the
+ *    pull is repeated every tick and the verdict recomputed (and re-signed) whenever new proofs arrived, so oracles
+ *    converge on the union of what any of them acknowledged.
+ * 3. **Settle**, epoch by epoch: finalise a pending verdict once its challenge window has passed, expire an unruled
+ *    dispute, and apply the faults of a finalised verdict (OracleHub.applyFault with the Merkle proofs of its file).
+ *
+ * Who sends the transactions: every action has a rotation (`turnOf`, starting at member `epoch mod n`); the member
+ * whose turn is k acts `k x staggerMs` after the action became due, and only if nobody did it yet, so one oracle
+ * normally acts and a dead one is replaced by the next. Every action re-reads the chain first and treats "already
+ * done" reverts as success: retries are idempotent and nothing is submitted twice.
+ *
+ * Restarts: cursors start again from the latest finalised epoch (faults already applied are skipped by
+ * `Slashing.penalised`), and verdict files, own verdicts and signatures come back from the VerdictStore.
+ */
+import { ethers, type Signer, type TypedDataDomain } from "ethers";
+import type { Logger } from "pino";
+
+import { Param } from "../../sdk/enums";
+import { signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
+import { aggregateEpoch, verdictFileDataHash } from "../aggregate";
+import {
+  epochWindow,
+  isRevert,
+  readEpochState,
+  type ChainTime,
+  type DeviceIndex,
+  type ProtocolContracts,
+} from "../chain";
+import { MeshworkError } from "../proof/errors";
+import { lastMeterReadings, verifyEpoch, type EpochDevice } from "../verify/epoch";
+import { quorumSignatures, turnOf } from "./quorum";
+import type { ProofStore } from "./store";
+import type { Peer, PeerSync } from "./sync";
+import type { CommitteeInfo } from "./verdict-routes";
+import type { VerdictStore } from "./verdict-store";
+
+/** `Slashing.faultId`: keccak256(abi.encode(device, kind, epoch)). */
+export function faultId(device: string, kind: number, epoch: bigint): string {
+  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint8", "uint64"], [device, kind, epoch]));
+}
+
+/** The previous verdict's file is needed and neither this oracle nor any peer has it (yet). */
+export class MissingVerdictFileError extends MeshworkError {}
+
+export const VerdictStatus = { None: 0, Pending: 1, Disputed: 2, Finalised: 3 } as const;
+
+export interface EpochDriverOptions {
+  /** Contracts connected to the oracle's signer (transactions are sent from it). */
+  contracts: ProtocolContracts;
+  /** The oracle key: signs verdicts and sends transactions. */
+  signer: Signer;
+  time: ChainTime;
+  index: DeviceIndex;
+  proofs: ProofStore;
+  verdicts: VerdictStore;
+  sync: PeerSync;
+  peers: readonly Peer[];
+  /** How long each member waits for the previous one in an action's rotation. */
+  staggerMs: number;
+  logger: Logger;
+  fetch?: typeof fetch;
+  /** Per-request timeout towards peers. */
+  peerTimeoutMs?: number;
+}
+
+type Step = "advance" | "wait";
+
+interface PreviousVerdict {
+  epoch: bigint | null;
+  cumulative: Map<string, bigint>;
+  allocated: bigint;
+}
+
+interface ChainClock {
+  genesis: bigint;
+  epochLength: bigint;
+}
+
+export class EpochDriver {
+  readonly address: Promise<string>;
+  private self = "";
+  private domain: TypedDataDomain | undefined;
+  private clock: ChainClock | undefined;
+  private submitCursor = 0n;
+  private settleCursor = 0n;
+  private readonly dueSince = new Map<string, number>();
+  private readonly committees = new Map<bigint, CommitteeInfo>();
+  private readonly acked = new Set<string>();
+  private readonly warned = new Set<string>();
+  /** Fault ids known to be penalised (they stay so). */
+  private readonly penalised = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: EpochDriverOptions) {
+    this.address = options.signer.getAddress();
+  }
+
+  /** Reads the epoch clock and the hub's domain, and places the cursors after the latest finalised epoch. */
+  async init(): Promise<void> {
+    const { config, hub } = this.options.contracts;
+    this.self = await this.address;
+    const [genesis, epochLength, network, latest] = await Promise.all([
+      config.genesis(),
+      config.epochLength(),
+      hub.runner!.provider!.getNetwork(),
+      hub.latestFinalised(),
+    ]);
+    this.clock = { genesis, epochLength };
+    this.domain = {
+      name: "Meshwork OracleHub",
+      version: "1",
+      chainId: network.chainId,
+      verifyingContract: await hub.getAddress(),
+    };
+    const start = latest.exists ? latest.epoch : 0n;
+    this.submitCursor = start;
+    this.settleCursor = start;
+  }
+
+  /** The hub's EIP-712 domain (after `init`). */
+  hubDomain(): TypedDataDomain {
+    if (this.domain === undefined) throw new MeshworkError("EpochDriver.init() has not run");
+    return this.domain;
+  }
+
+  /** The committee in force for `epoch` (cached: a committee only changes from a future epoch on). */
+  async committee(epoch: bigint): Promise<CommitteeInfo> {
+    const cached = this.committees.get(epoch);
+    if (cached !== undefined) return cached;
+    const c = await this.options.contracts.hub.committeeAt(epoch);
+    const info = { members: [...c.members].map((m) => ethers.getAddress(m)), threshold: Number(c.threshold) };
+    if (epoch <= this.currentEpoch()) this.committees.set(epoch, info);
+    return info;
+  }
+
+  /** Digest of the verdict on-chain for `epoch`, or null. */
+  async submitted(epoch: bigint): Promise<string | null> {
+    const record = await this.options.contracts.hub.getVerdict(epoch);
+    return Number(record.status) === VerdictStatus.None ? null : record.digest.toLowerCase();
+  }
+
+  /** Runs `tick` every `pollMs` until `stop`. */
+  start(pollMs: number): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch((err: unknown) => this.options.logger.warn({ err }, "epoch tick failed; retrying"))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, pollMs);
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass: seed, submit, settle. */
+  async tick(): Promise<void> {
+    await this.options.time.refresh();
+    const current = this.currentEpoch();
+    await this.recordSeed(current);
+    while (this.submitCursor < current && (await this.submit(this.submitCursor)) === "advance") this.submitCursor++;
+    while (this.settleCursor < this.submitCursor && (await this.settle(this.settleCursor)) === "advance") {
+      this.settleCursor++;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Seed
+
+  private async recordSeed(epoch: bigint): Promise<void> {
+    const { seeds } = this.options.contracts;
+    const now = this.options.time.now();
+    if (now < this.clock!.genesis || (await seeds.hasSeed(epoch))) return;
+    if (!(await this.myTurn(`seed:${epoch}`, epoch))) return;
+    await this.send(`record seed of epoch ${epoch}`, () => seeds.recordSeed(), ["SeedAlreadyRecorded"]);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Submit
+
+  private async submit(epoch: bigint): Promise<Step> {
+    const { hub, config } = this.options.contracts;
+    const record = await hub.getVerdict(epoch);
+    if (Number(record.status) !== VerdictStatus.None) return "advance";
+    const window = epochWindow(this.clock!.genesis, this.clock!.epochLength, epoch);
+    const submissionWindow = await config.param(Param.VerdictSubmissionWindow);
+    if (this.options.time.now() > BigInt(window.end) + submissionWindow) {
+      this.options.logger.warn({ epoch: epoch.toString() }, "submission window closed without a verdict; epoch skipped");
+      return "advance";
+    }
+
+    const own = await this.computeIfNeeded(epoch);
+    if (own === null) return "wait";
+    await this.shareSignature(epoch, own.digest);
+
+    const { members, threshold } = await this.committee(epoch);
+    const signatures = quorumSignatures(this.options.verdicts.signatures(epoch), members, own.digest, threshold);
+    if (signatures === null || !(await this.myTurn(`relay:${epoch}:${own.digest}`, epoch))) return "wait";
+    const verdict = this.options.verdicts.fileByDigest(own.digest)!.verdict;
+    await this.send(
+      `relay verdict of epoch ${epoch} (${signatures.length} signatures)`,
+      () => hub.submitVerdict(verdict, signatures),
+      ["VerdictAlreadySubmitted", "EpochAlreadySettled"],
+    );
+    return Number((await hub.getVerdict(epoch)).status) === VerdictStatus.None ? "wait" : "advance";
+  }
+
+  /**
+   * This oracle's verdict for `epoch`, computed again when the epoch's proof set grew since the last computation.
+   * Null while the epoch's chain state cannot be read yet.
+   */
+  private async computeIfNeeded(epoch: bigint): Promise<{ digest: string } | null> {
+    const { contracts, proofs, verdicts, sync, logger } = this.options;
+    const report = await sync.pullEpoch(epoch);
+    if (report.failedPeers.length > 0) {
+      logger.debug({ epoch: epoch.toString(), failed: report.failedPeers }, "some peers did not answer the sync");
+    }
+    const proofCount = proofs.countByEpoch(epoch);
+    const own = verdicts.own(epoch);
+    if (own !== null && own.proofCount === proofCount) return own;
+
+    const state = await readEpochState(contracts, this.options.index, epoch);
+    if (state === null) return null;
+    const previous = await this.previousVerdict(epoch);
+    const emission = state.cumulativeEmission - previous.allocated;
+    if (emission < 0n) {
+      throw new MeshworkError(`previous verdicts allocated more than the emission up to epoch ${epoch}`);
+    }
+    const stored = proofs.byEpoch(epoch);
+    const devices = new Map<string, EpochDevice>(
+      state.devices.map((d) => [d.device, { resourceClass: d.resourceClass, capacity: d.capacity }]),
+    );
+    const outcomes = verifyEpoch({
+      epoch,
+      seed: state.seed ?? ethers.ZeroHash,
+      window: state.window,
+      devices,
+      proofs: stored,
+      previousReadings: epoch === 0n ? new Map() : lastMeterReadings(proofs.byEpoch(epoch - 1n)),
+    });
+    const result = aggregateEpoch({
+      epoch,
+      devices: state.devices,
+      outcomes,
+      emission,
+      classSplitBps: state.classSplitBps,
+      previous: previous.cumulative,
+    });
+    const domain = this.hubDomain();
+    const digest = verdictDigest(domain, result.verdict).toLowerCase();
+    verdicts.saveFile(digest, result.verdict, result.file);
+    const { signature } = await signVerdict(this.options.signer, domain, result.verdict);
+    verdicts.putSignature({ signer: this.self, digest, verdict: result.verdict, signature });
+    verdicts.setOwn(epoch, { digest, proofCount });
+    logger.info(
+      {
+        epoch: epoch.toString(),
+        digest,
+        proofs: proofCount,
+        devices: state.devices.length,
+        counted: result.devicesCounted.toString(),
+        faults: result.faults.length,
+        allocated: result.allocated.toString(),
+        previousEpoch: previous.epoch?.toString() ?? null,
+      },
+      own === null ? "verdict computed and signed" : "verdict recomputed with new proofs and signed again",
+    );
+    return { digest };
+  }
+
+  /** Sends this oracle's signature of its verdict for `epoch` to every peer that has not stored it yet. */
+  private async shareSignature(epoch: bigint, digest: string): Promise<void> {
+    const mine = this.options.verdicts.signatures(epoch).find((s) => s.signer === this.self && s.digest === digest);
+    if (mine === undefined) return;
+    const body = JSON.stringify({ signer: this.self, verdict: verdictToJson(mine.verdict), signature: mine.signature });
+    await Promise.all(
+      this.options.peers.map(async (peer) => {
+        const key = `${peer.id}|${digest}`;
+        if (this.acked.has(key)) return;
+        try {
+          const response = await this.peerFetch(`${peer.url}/v1/verdicts/${epoch}/signatures`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+          });
+          if (response.ok) this.acked.add(key);
+          else this.warnOnce(key, { peer: peer.id, status: response.status }, "peer refused our verdict signature");
+        } catch {
+          // Unreachable peer: tried again next tick.
+        }
+      }),
+    );
+  }
+
+  /**
+   * The cumulative rewards this epoch builds on: those of the latest earlier epoch whose verdict is on-chain (pending,
+   * disputed or final), read from its verdict file (kept here or fetched from a peer and checked against the
+   * on-chain dataHash). Epochs skipped without a verdict roll their emission into this one.
+   */
+  private async previousVerdict(epoch: bigint): Promise<PreviousVerdict> {
+    const { hub } = this.options.contracts;
+    const latestPerEpoch = await this.submittedVerdicts();
+    const candidates = [...latestPerEpoch.keys()].filter((e) => e < epoch).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    for (const p of candidates) {
+      const record = await hub.getVerdict(p);
+      const submitted = latestPerEpoch.get(p)!;
+      if (Number(record.status) === VerdictStatus.None || record.digest.toLowerCase() !== submitted.digest) continue;
+      const file = await this.verdictFile(submitted.digest, submitted.verdict);
+      const cumulative = new Map<string, bigint>();
+      let allocated = 0n;
+      for (const r of (JSON.parse(file) as { rewards: { device: string; cumulative: string }[] }).rewards) {
+        const amount = BigInt(r.cumulative);
+        cumulative.set(r.device, amount);
+        allocated += amount;
+      }
+      return { epoch: p, cumulative, allocated };
+    }
+    return { epoch: null, cumulative: new Map(), allocated: 0n };
+  }
+
+  /** The verdict file with `digest`: from the store, else from the first peer that has it (checked, then kept). */
+  private async verdictFile(digest: string, verdict: EpochVerdict): Promise<string> {
+    const local = this.options.verdicts.fileByDigest(digest);
+    if (local !== null) return local.file;
+    for (const peer of this.options.peers) {
+      try {
+        const response = await this.peerFetch(`${peer.url}/v1/verdict-files/${digest}`);
+        if (!response.ok) continue;
+        const file = await response.text();
+        if (verdictFileDataHash(file) !== verdict.dataHash.toLowerCase()) {
+          this.warnOnce(`file:${peer.id}:${digest}`, { peer: peer.id, digest }, "peer served a verdict file that does not match");
+          continue;
+        }
+        this.options.verdicts.saveFile(digest, verdict, file);
+        return file;
+      } catch {
+        // Try the next peer.
+      }
+    }
+    throw new MissingVerdictFileError(`verdict file ${digest} of epoch ${verdict.epoch} not found here or at any peer`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Settle
+
+  private async settle(epoch: bigint): Promise<Step> {
+    const { hub, config } = this.options.contracts;
+    const record = await hub.getVerdict(epoch);
+    const now = this.options.time.now();
+    switch (Number(record.status)) {
+      case VerdictStatus.None: {
+        // Only reached once the submit cursor moved past: the epoch was skipped, or its verdict was struck down.
+        return "advance";
+      }
+      case VerdictStatus.Pending: {
+        // Keep the submitted file (operators fetch their claims from any oracle), even if this oracle's differs.
+        if (this.options.verdicts.fileByDigest(record.digest) === null) {
+          await this.verdictFileFromChain(epoch, record.digest.toLowerCase()).catch((err: unknown) =>
+            this.options.logger.debug({ err }, "submitted verdict file not available yet"),
+          );
+        }
+        const own = this.options.verdicts.own(epoch);
+        if (own !== null && own.digest !== record.digest.toLowerCase()) {
+          this.warnOnce(`dissent:${epoch}`, { epoch: epoch.toString(), submitted: record.digest, own: own.digest },
+            "the submitted verdict differs from this oracle's");
+        }
+        if (now < record.challengeEndsAt || !(await this.myTurn(`finalise:${epoch}`, epoch))) return "wait";
+        await this.send(`finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), ["InvalidVerdictStatus"]);
+        return "wait";
+      }
+      case VerdictStatus.Disputed: {
+        const dispute = await hub.getDispute(epoch);
+        const closesAt = dispute.openedAt + (await config.param(Param.DisputeWindow));
+        if (now <= closesAt || !(await this.myTurn(`expire:${epoch}`, epoch))) return "wait";
+        await this.send(`expire dispute of epoch ${epoch}`, () => hub.expireDispute(epoch), ["InvalidVerdictStatus"]);
+        return "wait";
+      }
+      default:
+        return this.applyFaults(epoch, record.digest.toLowerCase());
+    }
+  }
+
+  /** Applies every fault of the finalised verdict that is not penalised yet; "advance" once none is left. */
+  private async applyFaults(epoch: bigint, digest: string): Promise<Step> {
+    const { hub, slashing } = this.options.contracts;
+    const stored = this.options.verdicts.fileByDigest(digest);
+    const file = stored?.file ?? (await this.verdictFileFromChain(epoch, digest));
+    const faults = (JSON.parse(file) as { faults: { device: string; kind: number; evidence: string; proof: string[] }[] })
+      .faults;
+    const pending: typeof faults = [];
+    for (const f of faults) {
+      const id = faultId(f.device, f.kind, epoch);
+      if (this.penalised.has(id)) continue;
+      if (await slashing.penalised(id)) this.penalised.add(id);
+      else pending.push(f);
+    }
+    if (pending.length === 0) return "advance";
+    if (!(await this.myTurn(`faults:${epoch}`, epoch))) return "wait";
+    for (const f of pending) {
+      await this.send(
+        `apply fault ${f.kind} of ${f.device} in epoch ${epoch}`,
+        () => hub.applyFault(epoch, f.device, f.kind, f.evidence, f.proof),
+        // Someone else applied it, it is under a fisherman challenge, too old, or the epoch's slash cap is reached:
+        // none of these changes by retrying.
+        ["FaultAlreadyPenalised", "FaultUnderChallenge", "FaultTooOld", "EpochSlashCapExceeded", "UnknownDevice"],
+      );
+    }
+    return "advance";
+  }
+
+  private async verdictFileFromChain(epoch: bigint, digest: string): Promise<string> {
+    const submitted = (await this.submittedVerdicts(epoch)).get(epoch);
+    if (submitted?.digest !== digest) throw new MissingVerdictFileError(`no verdict ${digest} submitted for epoch ${epoch}`);
+    return this.verdictFile(digest, submitted.verdict);
+  }
+
+  /** The verdicts submitted on-chain (of `epoch`, or of every epoch), the latest submission per epoch. */
+  private async submittedVerdicts(epoch?: bigint): Promise<Map<bigint, { digest: string; verdict: EpochVerdict }>> {
+    const { hub } = this.options.contracts;
+    const out = new Map<bigint, { digest: string; verdict: EpochVerdict }>();
+    for (const e of await hub.queryFilter(hub.filters.VerdictSubmitted(epoch))) {
+      const v = e.args.verdict;
+      out.set(e.args.epoch, {
+        digest: e.args.digest.toLowerCase(),
+        verdict: {
+          epoch: v.epoch,
+          devicesCounted: v.devicesCounted,
+          rewardsRoot: v.rewardsRoot,
+          faultsRoot: v.faultsRoot,
+          totalWorkUnits: v.totalWorkUnits,
+          dataHash: v.dataHash,
+        },
+      });
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Helpers
+
+  private currentEpoch(): bigint {
+    const { genesis, epochLength } = this.clock!;
+    const now = this.options.time.now();
+    return now < genesis ? 0n : (now - genesis) / epochLength;
+  }
+
+  /** Whether it is this oracle's turn for `action` (due since it was first asked about, `turn x staggerMs` ago). */
+  private async myTurn(action: string, epoch: bigint): Promise<boolean> {
+    const turn = turnOf(this.self, (await this.committee(epoch)).members, epoch);
+    if (turn < 0) return false;
+    const since = this.dueSince.get(action) ?? Date.now();
+    this.dueSince.set(action, since);
+    return Date.now() - since >= turn * this.options.staggerMs;
+  }
+
+  /** Sends a transaction and waits for it; a revert named in `done` means someone else already did it. */
+  private async send(
+    what: string,
+    transaction: () => Promise<ethers.ContractTransactionResponse>,
+    done: readonly string[],
+  ): Promise<void> {
+    try {
+      const tx = await transaction();
+      const receipt = await tx.wait();
+      this.options.logger.info({ tx: tx.hash, gas: receipt?.gasUsed.toString() }, what);
+    } catch (error) {
+      const { hub, slashing, seeds } = this.options.contracts;
+      const name = done.find((n) => isRevert(error, n, hub, slashing, seeds));
+      if (name === undefined) throw error;
+      this.options.logger.debug({ reason: name }, `${what}: already done`);
+    }
+  }
+
+  private peerFetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const f = this.options.fetch ?? fetch;
+    return f(url, { ...init, signal: AbortSignal.timeout(this.options.peerTimeoutMs ?? 2_000) });
+  }
+
+  private warnOnce(key: string, details: Record<string, unknown>, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.options.logger.warn(details, message);
+  }
+}
+

@@ -1,0 +1,149 @@
+/**
+ * The submit stage's HTTP face, registered on the node's fastify app:
+ * - POST /v1/verdicts/:epoch/signatures  a committee member shares its signature { signer, verdict, signature }
+ *                                        -> 202 { stored } once checked (member of the epoch's committee, signature
+ *                                        recovers to it) and durably stored; 400 / 403 with a JSON reason otherwise
+ * - GET  /v1/verdicts/:epoch             what this oracle knows: its own digest, the submitted one, every member's
+ *                                        latest signature by digest, and the dissents
+ * - GET  /v1/verdicts/:epoch/file        the verdict file (the submitted one if known, else this oracle's own):
+ *                                        rewards with the Merkle proofs operators claim with, faults with theirs
+ * - GET  /v1/verdict-files/:digest       a verdict file by digest (peers catching up fetch the previous one here)
+ */
+import { ethers, type TypedDataDomain } from "ethers";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+
+import { InvalidVerdictError, VERDICT_TYPES, verdictDigest, verdictFromJson, verdictToJson } from "../../sdk/verdict";
+import { MeshworkError } from "../proof/errors";
+import { BadRequestError, classifyError } from "./errors";
+import { dissents, tally } from "./quorum";
+import type { VerdictStore } from "./verdict-store";
+
+/** The signature does not recover to the claimed signer, or the body is not a signed verdict. */
+export class InvalidVerdictSignatureError extends MeshworkError {}
+/** The signer is not in the committee in force for the epoch. */
+export class NotCommitteeMemberError extends MeshworkError {}
+/** No such verdict or file here. */
+export class VerdictNotFoundError extends MeshworkError {}
+
+export interface CommitteeInfo {
+  /** Sorted ascending. */
+  members: string[];
+  threshold: number;
+}
+
+export interface VerdictRoutesDeps {
+  store: VerdictStore;
+  /** The OracleHub's EIP-712 domain. */
+  domain: TypedDataDomain;
+  committee(epoch: bigint): Promise<CommitteeInfo>;
+  /** Digest of the verdict submitted on-chain for the epoch, or null. */
+  submitted(epoch: bigint): Promise<string | null>;
+  /** Called after a new signature was stored (the submit stage may now have a quorum). */
+  onSignature?(epoch: bigint): void;
+}
+
+const epochParam = z.object({
+  epoch: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,19})$/, { error: "epoch must be a uint64" })
+    .refine((e) => !/^[0-9]+$/.test(e) || BigInt(e) < 1n << 64n, { error: "epoch must be a uint64" }),
+});
+const digestParam = z.object({ digest: z.string().regex(/^0x[0-9a-fA-F]{64}$/, { error: "digest must be bytes32 hex" }) });
+const signatureBody = z.object({
+  signer: z.string().refine((s) => ethers.isAddress(s), { error: "signer must be an address" }),
+  verdict: z.unknown().refine((v) => v !== undefined, { error: "required" }),
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { error: "signature must be 65 bytes hex" }),
+});
+
+const TABLE: ReadonlyArray<readonly [new (...args: never[]) => Error, number, string]> = [
+  [InvalidVerdictSignatureError, 400, "invalid_verdict_signature"],
+  [InvalidVerdictError, 400, "invalid_verdict"],
+  [NotCommitteeMemberError, 403, "not_committee_member"],
+  [VerdictNotFoundError, 404, "not_found"],
+];
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new BadRequestError(result.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  }
+  return result.data;
+}
+
+export async function registerVerdictRoutes(app: FastifyInstance, deps: VerdictRoutesDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setErrorHandler((error: unknown, request, reply) => {
+      const own = TABLE.find(([type]) => error instanceof type);
+      const { status, code, message } = own
+        ? { status: own[1], code: own[2], message: error instanceof Error ? error.message : String(error) }
+        : classifyError(error);
+      if (status >= 500) request.log.error({ err: error }, "unexpected error");
+      return reply.code(status).send({ error: code, message });
+    });
+
+    scope.post("/v1/verdicts/:epoch/signatures", async (request, reply) => {
+      const epoch = BigInt(parse(epochParam, request.params).epoch);
+      const body = parse(signatureBody, request.body);
+      const verdict = verdictFromJson(body.verdict);
+      if (verdict.epoch !== epoch) throw new InvalidVerdictError(`verdict is for epoch ${verdict.epoch}, not ${epoch}`);
+      const signer = ethers.getAddress(body.signer);
+      const { members } = await deps.committee(epoch);
+      if (!members.includes(signer)) {
+        throw new NotCommitteeMemberError(`${signer} is not in the committee of epoch ${epoch}`);
+      }
+      let recovered: string;
+      try {
+        recovered = ethers.verifyTypedData(deps.domain, VERDICT_TYPES, verdict, body.signature);
+      } catch (cause) {
+        throw new InvalidVerdictSignatureError("signature is malformed", { cause });
+      }
+      if (recovered !== signer) throw new InvalidVerdictSignatureError(`signature is not ${signer}'s`);
+      const digest = verdictDigest(deps.domain, verdict);
+      const stored = deps.store.putSignature({ signer, digest, verdict, signature: body.signature });
+      if (stored) deps.onSignature?.(epoch);
+      return reply.code(202).send({ stored, digest });
+    });
+
+    scope.get("/v1/verdicts/:epoch", async (request) => {
+      const epoch = BigInt(parse(epochParam, request.params).epoch);
+      const [{ members, threshold }, submitted] = await Promise.all([deps.committee(epoch), deps.submitted(epoch)]);
+      const signatures = deps.store.signatures(epoch);
+      const tallies = tally(signatures, members);
+      const own = deps.store.own(epoch);
+      const agreed = submitted ?? tallies.find((t) => t.signers.length >= threshold)?.digest ?? null;
+      return {
+        epoch: epoch.toString(),
+        threshold,
+        members,
+        own: own?.digest ?? null,
+        submitted,
+        tally: tallies,
+        signatures: signatures.map((s) => ({ signer: s.signer, digest: s.digest, verdict: verdictToJson(s.verdict) })),
+        dissents:
+          agreed === null
+            ? []
+            : dissents(signatures, agreed).map((s) => ({
+                signer: s.signer,
+                digest: s.digest,
+                verdict: verdictToJson(s.verdict),
+              })),
+      };
+    });
+
+    scope.get("/v1/verdicts/:epoch/file", async (request, reply) => {
+      const epoch = BigInt(parse(epochParam, request.params).epoch);
+      const digest = (await deps.submitted(epoch)) ?? deps.store.own(epoch)?.digest ?? null;
+      const found = digest === null ? null : deps.store.fileByDigest(digest);
+      if (found === null) throw new VerdictNotFoundError(`no verdict file for epoch ${epoch} here`);
+      return reply.type("application/json").send(found.file);
+    });
+
+    scope.get("/v1/verdict-files/:digest", async (request, reply) => {
+      const { digest } = parse(digestParam, request.params);
+      const found = deps.store.fileByDigest(digest);
+      if (found === null) throw new VerdictNotFoundError(`no verdict file with digest ${digest} here`);
+      return reply.type("application/json").send(found.file);
+    });
+  });
+}
