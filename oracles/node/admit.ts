@@ -8,13 +8,13 @@
  * Checks run cheapest first (schema, clock, signature, then the directory lookup, which may hit the chain). Both
  * throw the typed errors of errors.ts / oracles/proof and return only once the proof is committed to the store.
  */
-import type { TypedDataDomain } from "ethers";
+import { getAddress, isAddress, type TypedDataDomain } from "ethers";
 import { DeviceStatus } from "../../sdk/enums";
 import { proofDigest } from "../proof/digest";
 import { SignerMismatchError } from "../proof/errors";
 import type { ProofRecord } from "../proof/kinds";
 import { parseProofRecord } from "../proof/parse";
-import { verifyProofSignature } from "../proof/verify";
+import { recoverSigner } from "../proof/recover";
 import type { DeviceDirectory, EpochClock } from "./directory";
 import { ClassMismatchError, FutureTimestampError, ReplayError, UnknownDeviceError, WrongEpochError } from "./errors";
 import type { InsertResult, ProofStore } from "./store";
@@ -76,9 +76,22 @@ export async function admitProof(input: unknown, deps: AdmitDeps): Promise<Admit
  * pulled from peers (sync.ts) bounds how late a proof can still arrive this way.
  */
 export async function importProof(input: unknown, deps: ImportDeps): Promise<Imported> {
+  // Every peer serves the union, so most proofs arrive several times: skip the checks for one already stored.
+  const known = storedDigest(input, deps.store);
+  if (known !== null) return { digest: known, inserted: false };
   const record = parseProofRecord(input);
   const { digest, result } = await checkAndStore(record, deps, deps.now());
   return { digest, inserted: result === "inserted" };
+}
+
+/** The stored digest of the proof with `input`'s (device, nonce), read before any parsing; null if none. */
+function storedDigest(input: unknown, store: ProofStore): string | null {
+  if (typeof input !== "object" || input === null) return null;
+  const { device, nonce } = input as { device?: unknown; nonce?: unknown };
+  if (typeof device !== "string" || !isAddress(device) || typeof nonce !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(nonce)) {
+    return null;
+  }
+  return store.digestOf(getAddress(device), BigInt(nonce));
 }
 
 /** Signature, registration and class checks, then the durable insert; shared by both entry points. */
@@ -87,7 +100,8 @@ async function checkAndStore(
   deps: ImportDeps,
   now: bigint,
 ): Promise<{ digest: string; result: InsertResult }> {
-  if (!verifyProofSignature(record, deps.domain)) {
+  const digest = proofDigest(deps.domain, record);
+  if (recoverSigner(digest, record.signature) !== record.device) {
     throw new SignerMismatchError("proof not signed by its device for this chain and registry", {
       details: { device: record.device },
     });
@@ -104,6 +118,5 @@ async function checkAndStore(
     );
   }
 
-  const digest = proofDigest(deps.domain, record);
   return { digest, result: deps.store.insert(record, digest, Number(now) * 1000) };
 }

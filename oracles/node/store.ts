@@ -64,6 +64,7 @@ export class ProofStore {
   private readonly byEpochStmt: Database.Statement<[string], Row>;
   private readonly pageStmt: Database.Statement<[string, number, number], PageRow>;
   private readonly countStmt: Database.Statement<[], { n: number }>;
+  private readonly digestStmt: Database.Statement<[string, string], { digest: string }>;
   private readonly countByEpochStmt: Database.Statement<[string], { n: number }>;
 
   /** Opens (creating if needed) the store at `path`; `:memory:` for a throwaway store. */
@@ -82,6 +83,7 @@ export class ProofStore {
       "SELECT id, digest, body FROM proofs WHERE epoch = ? AND id > ? ORDER BY id LIMIT ?",
     );
     this.countStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs");
+    this.digestStmt = this.db.prepare("SELECT digest FROM proofs WHERE device = ? AND nonce = ?");
     this.countByEpochStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs WHERE epoch = ?");
   }
 
@@ -123,6 +125,11 @@ export class ProofStore {
       proofs: rows.map((row) => ({ id: row.id, body: row.body, digest: row.digest })),
       next: rows.length === 0 ? afterId : rows[rows.length - 1].id,
     };
+  }
+
+  /** Digest of the stored proof of `device` (checksummed) with `nonce`, or null. */
+  digestOf(device: string, nonce: bigint): string | null {
+    return this.digestStmt.get(device, nonce.toString())?.digest ?? null;
   }
 
   /** The number of stored proofs of `epoch`. */
