@@ -223,7 +223,8 @@ export class PeerSync {
       }
     } catch (error) {
       outcome.failed = true;
-      this.logger?.warn(
+      // Debug only: the round reports failed peers once, when the set changes.
+      this.logger?.debug(
         { peer: peer.id, epoch: epoch.toString(), err: error instanceof Error ? error.message : String(error) },
         "sync: peer failed",
       );
