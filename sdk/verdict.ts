@@ -93,7 +93,8 @@ export function verdictFromJson(input: unknown): EpochVerdict {
   const value = input as Record<string, unknown>;
   const uint = (key: keyof typeof FIELD_BITS): bigint => {
     const v = value[key];
-    if (typeof v !== "string" || !UINT.test(v)) throw new InvalidVerdictError(`verdict.${key} must be a decimal string`);
+    if (typeof v !== "string" || !UINT.test(v))
+      throw new InvalidVerdictError(`verdict.${key} must be a decimal string`);
     const n = BigInt(v);
     if (n >= 1n << FIELD_BITS[key]) throw new InvalidVerdictError(`verdict.${key} does not fit uint${FIELD_BITS[key]}`);
     return n;

@@ -88,7 +88,12 @@ export async function importProof(input: unknown, deps: ImportDeps): Promise<Imp
 function storedDigest(input: unknown, store: ProofStore): string | null {
   if (typeof input !== "object" || input === null) return null;
   const { device, nonce } = input as { device?: unknown; nonce?: unknown };
-  if (typeof device !== "string" || !isAddress(device) || typeof nonce !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(nonce)) {
+  if (
+    typeof device !== "string" ||
+    !isAddress(device) ||
+    typeof nonce !== "string" ||
+    !/^(0|[1-9][0-9]{0,19})$/.test(nonce)
+  ) {
     return null;
   }
   return store.digestOf(getAddress(device), BigInt(nonce));

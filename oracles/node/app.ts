@@ -35,6 +35,8 @@ export interface IngestAppOptions {
   batchBodyLimit?: number;
   /** Seconds a record's timestamp may be ahead of `now` (default 60). */
   maxClockSkew?: bigint;
+  /** More Prometheus text appended to GET /metrics (the epoch driver's counters). */
+  extraMetrics?: () => string;
   /** A pino logger; silent when omitted. */
   logger?: FastifyBaseLogger;
 }
@@ -157,7 +159,9 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
   app.get("/health", async () => ({ ok: true, proofs: options.store.count() }));
 
   app.get("/metrics", async (_request, reply) =>
-    reply.type("text/plain; version=0.0.4").send(metrics.render(options.store.count())),
+    reply
+      .type("text/plain; version=0.0.4")
+      .send(metrics.render(options.store.count()) + (options.extraMetrics?.() ?? "")),
   );
 
   return app;

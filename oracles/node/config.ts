@@ -59,7 +59,11 @@ export const nodeConfigSchema = z.strictObject({
   syncIntervalMs: z.coerce.number().int().min(50).max(600_000).default(1_000),
   staggerMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
   peerTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000),
-  bodyLimit: z.coerce.number().int().positive().default(512 * 1024),
+  bodyLimit: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024),
   maxBatchItems: z.coerce.number().int().positive().max(10_000).default(100),
   maxClockSkew: z.coerce.number().int().min(0).max(3_600).default(60),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -25,7 +25,7 @@ import { ethers, type Signer, type TypedDataDomain } from "ethers";
 import type { Logger } from "pino";
 
 import { Param } from "../../sdk/enums";
-import { signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
+import { hubDomain, signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
 import { aggregateEpoch, verdictFileDataHash } from "../aggregate";
 import {
   epochWindow,
@@ -45,7 +45,9 @@ import type { VerdictStore } from "./verdict-store";
 
 /** `Slashing.faultId`: keccak256(abi.encode(device, kind, epoch)). */
 export function faultId(device: string, kind: number, epoch: bigint): string {
-  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint8", "uint64"], [device, kind, epoch]));
+  return ethers.keccak256(
+    ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint8", "uint64"], [device, kind, epoch]),
+  );
 }
 
 /** The previous verdict's file is needed and neither this oracle nor any peer has it (yet). */
@@ -96,6 +98,8 @@ export class EpochDriver {
   private readonly committees = new Map<bigint, CommitteeInfo>();
   private readonly acked = new Set<string>();
   private readonly warned = new Set<string>();
+  /** Counters for GET /metrics. */
+  private readonly counters = { computed: 0, transactions: new Map<string, number>(), lastSubmitted: -1n };
   /** Fault ids known to be penalised (they stay so). */
   private readonly penalised = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -117,19 +121,14 @@ export class EpochDriver {
       hub.latestFinalised(),
     ]);
     this.clock = { genesis, epochLength };
-    this.domain = {
-      name: "Meshwork OracleHub",
-      version: "1",
-      chainId: network.chainId,
-      verifyingContract: await hub.getAddress(),
-    };
+    this.domain = hubDomain(network.chainId, await hub.getAddress());
     const start = latest.exists ? latest.epoch : 0n;
     this.submitCursor = start;
     this.settleCursor = start;
   }
 
   /** The hub's EIP-712 domain (after `init`). */
-  hubDomain(): TypedDataDomain {
+  verdictDomain(): TypedDataDomain {
     if (this.domain === undefined) throw new MeshworkError("EpochDriver.init() has not run");
     return this.domain;
   }
@@ -148,6 +147,24 @@ export class EpochDriver {
   async submitted(epoch: bigint): Promise<string | null> {
     const record = await this.options.contracts.hub.getVerdict(epoch);
     return Number(record.status) === VerdictStatus.None ? null : record.digest.toLowerCase();
+  }
+
+  /** The driver's counters in the Prometheus text format. */
+  metrics(): string {
+    const tx = [...this.counters.transactions.entries()].sort(([a], [b]) => a.localeCompare(b));
+    return (
+      [
+        "# HELP meshwork_oracle_verdicts_computed_total Verdicts this oracle computed and signed (recomputations included).",
+        "# TYPE meshwork_oracle_verdicts_computed_total counter",
+        `meshwork_oracle_verdicts_computed_total ${this.counters.computed}`,
+        "# HELP meshwork_oracle_transactions_total Transactions this oracle sent, by action.",
+        "# TYPE meshwork_oracle_transactions_total counter",
+        ...tx.map(([action, n]) => `meshwork_oracle_transactions_total{action="${action}"} ${n}`),
+        "# HELP meshwork_oracle_submitted_epoch Latest epoch with a verdict on-chain seen by this oracle (-1: none).",
+        "# TYPE meshwork_oracle_submitted_epoch gauge",
+        `meshwork_oracle_submitted_epoch ${this.counters.lastSubmitted}`,
+      ].join("\n") + "\n"
+    );
   }
 
   /** Runs `tick` every `pollMs` until `stop`. */
@@ -188,7 +205,7 @@ export class EpochDriver {
     const now = this.options.time.now();
     if (now < this.clock!.genesis || (await seeds.hasSeed(epoch))) return;
     if (!(await this.myTurn(`seed:${epoch}`, epoch))) return;
-    await this.send(`record seed of epoch ${epoch}`, () => seeds.recordSeed(), ["SeedAlreadyRecorded"]);
+    await this.send("seed", `record seed of epoch ${epoch}`, () => seeds.recordSeed(), ["SeedAlreadyRecorded"]);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -197,11 +214,17 @@ export class EpochDriver {
   private async submit(epoch: bigint): Promise<Step> {
     const { hub, config } = this.options.contracts;
     const record = await hub.getVerdict(epoch);
-    if (Number(record.status) !== VerdictStatus.None) return "advance";
+    if (Number(record.status) !== VerdictStatus.None) {
+      if (epoch > this.counters.lastSubmitted) this.counters.lastSubmitted = epoch;
+      return "advance";
+    }
     const window = epochWindow(this.clock!.genesis, this.clock!.epochLength, epoch);
     const submissionWindow = await config.param(Param.VerdictSubmissionWindow);
     if (this.options.time.now() > BigInt(window.end) + submissionWindow) {
-      this.options.logger.warn({ epoch: epoch.toString() }, "submission window closed without a verdict; epoch skipped");
+      this.options.logger.warn(
+        { epoch: epoch.toString() },
+        "submission window closed without a verdict; epoch skipped",
+      );
       return "advance";
     }
 
@@ -214,6 +237,7 @@ export class EpochDriver {
     if (signatures === null || !(await this.myTurn(`relay:${epoch}:${own.digest}`, epoch))) return "wait";
     const verdict = this.options.verdicts.fileByDigest(own.digest)!.verdict;
     await this.send(
+      "relay",
       `relay verdict of epoch ${epoch} (${signatures.length} signatures)`,
       () => hub.submitVerdict(verdict, signatures),
       ["VerdictAlreadySubmitted", "EpochAlreadySettled"],
@@ -262,12 +286,13 @@ export class EpochDriver {
       classSplitBps: state.classSplitBps,
       previous: previous.cumulative,
     });
-    const domain = this.hubDomain();
+    const domain = this.verdictDomain();
     const digest = verdictDigest(domain, result.verdict).toLowerCase();
     verdicts.saveFile(digest, result.verdict, result.file);
     const { signature } = await signVerdict(this.options.signer, domain, result.verdict);
     verdicts.putSignature({ signer: this.self, digest, verdict: result.verdict, signature });
     verdicts.setOwn(epoch, { digest, proofCount });
+    this.counters.computed += 1;
     logger.info(
       {
         epoch: epoch.toString(),
@@ -344,7 +369,11 @@ export class EpochDriver {
         if (!response.ok) continue;
         const file = await response.text();
         if (verdictFileDataHash(file) !== verdict.dataHash.toLowerCase()) {
-          this.warnOnce(`file:${peer.id}:${digest}`, { peer: peer.id, digest }, "peer served a verdict file that does not match");
+          this.warnOnce(
+            `file:${peer.id}:${digest}`,
+            { peer: peer.id, digest },
+            "peer served a verdict file that does not match",
+          );
           continue;
         }
         this.options.verdicts.saveFile(digest, verdict, file);
@@ -377,18 +406,25 @@ export class EpochDriver {
         }
         const own = this.options.verdicts.own(epoch);
         if (own !== null && own.digest !== record.digest.toLowerCase()) {
-          this.warnOnce(`dissent:${epoch}`, { epoch: epoch.toString(), submitted: record.digest, own: own.digest },
-            "the submitted verdict differs from this oracle's");
+          this.warnOnce(
+            `dissent:${epoch}`,
+            { epoch: epoch.toString(), submitted: record.digest, own: own.digest },
+            "the submitted verdict differs from this oracle's",
+          );
         }
         if (now < record.challengeEndsAt || !(await this.myTurn(`finalise:${epoch}`, epoch))) return "wait";
-        await this.send(`finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), ["InvalidVerdictStatus"]);
+        await this.send("finalise", `finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), [
+          "InvalidVerdictStatus",
+        ]);
         return "wait";
       }
       case VerdictStatus.Disputed: {
         const dispute = await hub.getDispute(epoch);
         const closesAt = dispute.openedAt + (await config.param(Param.DisputeWindow));
         if (now <= closesAt || !(await this.myTurn(`expire:${epoch}`, epoch))) return "wait";
-        await this.send(`expire dispute of epoch ${epoch}`, () => hub.expireDispute(epoch), ["InvalidVerdictStatus"]);
+        await this.send("expire", `expire dispute of epoch ${epoch}`, () => hub.expireDispute(epoch), [
+          "InvalidVerdictStatus",
+        ]);
         return "wait";
       }
       default:
@@ -401,8 +437,9 @@ export class EpochDriver {
     const { hub, slashing } = this.options.contracts;
     const stored = this.options.verdicts.fileByDigest(digest);
     const file = stored?.file ?? (await this.verdictFileFromChain(epoch, digest));
-    const faults = (JSON.parse(file) as { faults: { device: string; kind: number; evidence: string; proof: string[] }[] })
-      .faults;
+    const faults = (
+      JSON.parse(file) as { faults: { device: string; kind: number; evidence: string; proof: string[] }[] }
+    ).faults;
     const pending: typeof faults = [];
     for (const f of faults) {
       const id = faultId(f.device, f.kind, epoch);
@@ -414,6 +451,7 @@ export class EpochDriver {
     if (!(await this.myTurn(`faults:${epoch}`, epoch))) return "wait";
     for (const f of pending) {
       await this.send(
+        "fault",
         `apply fault ${f.kind} of ${f.device} in epoch ${epoch}`,
         () => hub.applyFault(epoch, f.device, f.kind, f.evidence, f.proof),
         // Someone else applied it, it is under a fisherman challenge, too old, or the epoch's slash cap is reached:
@@ -426,7 +464,8 @@ export class EpochDriver {
 
   private async verdictFileFromChain(epoch: bigint, digest: string): Promise<string> {
     const submitted = (await this.submittedVerdicts(epoch)).get(epoch);
-    if (submitted?.digest !== digest) throw new MissingVerdictFileError(`no verdict ${digest} submitted for epoch ${epoch}`);
+    if (submitted?.digest !== digest)
+      throw new MissingVerdictFileError(`no verdict ${digest} submitted for epoch ${epoch}`);
     return this.verdictFile(digest, submitted.verdict);
   }
 
@@ -471,6 +510,7 @@ export class EpochDriver {
 
   /** Sends a transaction and waits for it; a revert named in `done` means someone else already did it. */
   private async send(
+    action: "seed" | "relay" | "finalise" | "expire" | "fault",
     what: string,
     transaction: () => Promise<ethers.ContractTransactionResponse>,
     done: readonly string[],
@@ -478,10 +518,10 @@ export class EpochDriver {
     try {
       const tx = await transaction();
       const receipt = await tx.wait();
+      this.counters.transactions.set(action, (this.counters.transactions.get(action) ?? 0) + 1);
       this.options.logger.info({ tx: tx.hash, gas: receipt?.gasUsed.toString() }, what);
     } catch (error) {
-      const { hub, slashing, seeds } = this.options.contracts;
-      const name = done.find((n) => isRevert(error, n, hub, slashing, seeds));
+      const name = done.find((n) => isRevert(error, n));
       if (name === undefined) throw error;
       this.options.logger.debug({ reason: name }, `${what}: already done`);
     }
@@ -489,7 +529,7 @@ export class EpochDriver {
 
   private peerFetch(url: string, init: RequestInit = {}): Promise<Response> {
     const f = this.options.fetch ?? fetch;
-    return f(url, { ...init, signal: AbortSignal.timeout(this.options.peerTimeoutMs ?? 2_000) });
+    return f(url, { ...init, signal: AbortSignal.timeout(this.options.peerTimeoutMs ?? 10_000) });
   }
 
   private warnOnce(key: string, details: Record<string, unknown>, message: string): void {
@@ -498,4 +538,3 @@ export class EpochDriver {
     this.options.logger.warn(details, message);
   }
 }
-

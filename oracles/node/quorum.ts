@@ -55,7 +55,9 @@ export function quorumSignatures(
 
 /** Members whose latest signature is of another digest than `agreed` (the submitted or the quorum digest). */
 export function dissents<S extends DigestSignature>(signatures: readonly S[], agreed: string): S[] {
-  return signatures.filter((s) => s.digest.toLowerCase() !== agreed.toLowerCase()).sort((a, b) => byAddress(a.signer, b.signer));
+  return signatures
+    .filter((s) => s.digest.toLowerCase() !== agreed.toLowerCase())
+    .sort((a, b) => byAddress(a.signer, b.signer));
 }
 
 /**

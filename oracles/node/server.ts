@@ -11,7 +11,14 @@
 import { JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
 
-import { checkDeployment, ChainDeviceDirectory, ChainTime, connectProtocol, DeviceIndex, readDeploymentFile } from "../chain";
+import {
+  checkDeployment,
+  ChainDeviceDirectory,
+  ChainTime,
+  connectProtocol,
+  DeviceIndex,
+  readDeploymentFile,
+} from "../chain";
 import { proofDomain } from "../proof/digest";
 import { importProof } from "./admit";
 import { buildIngestApp } from "./app";
@@ -89,11 +96,12 @@ export async function startOracleNode(
     bodyLimit: config.bodyLimit,
     maxBatchItems: config.maxBatchItems,
     maxClockSkew: BigInt(config.maxClockSkew),
+    extraMetrics: () => driver.metrics(),
     logger,
   });
   await registerVerdictRoutes(app, {
     store: verdicts,
-    domain: driver.hubDomain(),
+    domain: driver.verdictDomain(),
     committee: (epoch) => driver.committee(epoch),
     submitted: (epoch) => driver.submitted(epoch),
   });
@@ -136,8 +144,10 @@ export async function startOracleNode(
         });
       }
     }
-    logger.info({ oracle: wallet.address, address, peers: config.peers.length, chainId: deployment.chainId },
-      "oracle started");
+    logger.info(
+      { oracle: wallet.address, address, peers: config.peers.length, chainId: deployment.chainId },
+      "oracle started",
+    );
     return { oracle: wallet.address, address, close };
   } catch (error) {
     await close();

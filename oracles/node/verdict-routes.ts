@@ -49,7 +49,9 @@ const epochParam = z.object({
     .regex(/^(0|[1-9][0-9]{0,19})$/, { error: "epoch must be a uint64" })
     .refine((e) => !/^[0-9]+$/.test(e) || BigInt(e) < 1n << 64n, { error: "epoch must be a uint64" }),
 });
-const digestParam = z.object({ digest: z.string().regex(/^0x[0-9a-fA-F]{64}$/, { error: "digest must be bytes32 hex" }) });
+const digestParam = z.object({
+  digest: z.string().regex(/^0x[0-9a-fA-F]{64}$/, { error: "digest must be bytes32 hex" }),
+});
 const signatureBody = z.object({
   signer: z.string().refine((s) => ethers.isAddress(s), { error: "signer must be an address" }),
   verdict: z.unknown().refine((v) => v !== undefined, { error: "required" }),

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { DeviceStatus, FaultKind, ResourceClass } from "../../sdk/enums";
-import { signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
+import { hubDomain, signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
 import { createFleet, fleetProofs, type Behaviour, type Fleet } from "../../oracles/agent";
 import { verdictFileDataHash } from "../../oracles/aggregate";
 import { faultId } from "../../oracles/node/epoch-driver";
@@ -41,7 +41,15 @@ const EPOCH_LENGTH = 7_200n;
 const CHALLENGE_WINDOW = 3_600n;
 const JAIL_AFTER = 2n;
 const FLEET_SIZE = 210;
-const PROPORTIONS = { honest: 0.55, offline: 0.07, flaky: 0.1, lazy: 0.08, forging: 0.06, replaying: 0.06, spoofing: 0.08 };
+const PROPORTIONS = {
+  honest: 0.55,
+  offline: 0.07,
+  flaky: 0.1,
+  lazy: 0.08,
+  forging: 0.06,
+  replaying: 0.06,
+  spoofing: 0.08,
+};
 const BATCH = 100;
 const VerdictStatus = { None: 0n, Pending: 1n, Disputed: 2n, Finalised: 3n } as const;
 
@@ -53,7 +61,14 @@ interface VerdictFile {
   faultsRoot: string;
   dataHash: string;
   classes: { resourceClass: number; splitBps: number; pot: string; totalScore: string; allocated: string }[];
-  rewards: { device: string; resourceClass: number | null; score: string; reward: string; cumulative: string; proof: string[] }[];
+  rewards: {
+    device: string;
+    resourceClass: number | null;
+    score: string;
+    reward: string;
+    cumulative: string;
+    proof: string[];
+  }[];
   faults: { device: string; kind: number; evidence: string; proof: string[] }[];
 }
 
@@ -120,7 +135,9 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
       classOf.set(m.device.address, m.device.resourceClass);
     }
     registered = await registerFleet(net, fleet, { operators: 10 });
-    console.log(`      registered ${FLEET_SIZE} devices in ${registered.elapsedMs} ms (${registered.transactions} txs)`);
+    console.log(
+      `      registered ${FLEET_SIZE} devices in ${registered.elapsedMs} ms (${registered.transactions} txs)`,
+    );
 
     const oracles: OracleSpec[] = [];
     for (const [i, key] of oracleKeys.entries()) {
@@ -211,10 +228,14 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
   /** Waits for the verdict, checks it, finalises it (time travel past the window) and waits for its faults. */
   async function settle(epoch: bigint): Promise<VerdictFile> {
     const { hub, slashing } = net.contracts;
-    const record = await waitFor(`verdict of epoch ${epoch}`, async () => {
-      const r = await hub.getVerdict(epoch);
-      return r.status === VerdictStatus.None ? undefined : r;
-    }, { timeoutMs: 180_000 });
+    const record = await waitFor(
+      `verdict of epoch ${epoch}`,
+      async () => {
+        const r = await hub.getVerdict(epoch);
+        return r.status === VerdictStatus.None ? undefined : r;
+      },
+      { timeoutMs: 180_000 },
+    );
     const [event] = await hub.queryFilter(hub.filters.VerdictSubmitted(epoch));
     expect(event.args.signers).to.be.gte(3n);
 
@@ -234,16 +255,23 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
     expect(file.faultsRoot).to.equal(record.faultsRoot);
 
     await advanceTo(net.provider, record.challengeEndsAt + 1n);
-    await waitFor(`finalisation of epoch ${epoch}`, async () =>
-      (await hub.getVerdict(epoch)).status === VerdictStatus.Finalised, { timeoutMs: 60_000 });
+    await waitFor(
+      `finalisation of epoch ${epoch}`,
+      async () => (await hub.getVerdict(epoch)).status === VerdictStatus.Finalised,
+      { timeoutMs: 60_000 },
+    );
     const unapplied = new Set(file.faults.map((f) => faultId(f.device, f.kind, epoch)));
-    await waitFor(`faults of epoch ${epoch} applied`, async () => {
-      for (const id of unapplied) {
-        if (!(await slashing.penalised(id))) return false;
-        unapplied.delete(id);
-      }
-      return true;
-    }, { timeoutMs: 120_000, everyMs: 1_000 });
+    await waitFor(
+      `faults of epoch ${epoch} applied`,
+      async () => {
+        for (const id of unapplied) {
+          if (!(await slashing.penalised(id))) return false;
+          unapplied.delete(id);
+        }
+        return true;
+      },
+      { timeoutMs: 120_000, everyMs: 1_000 },
+    );
     files.set(epoch, file);
     return file;
   }
@@ -328,7 +356,11 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
         expect(faultsOf(file, d), `honest ${d} faults`).to.deep.equal([]);
       }
       // Lazy storage/compute devices fail their challenges; spoofers are caught by geometry.
-      for (const d of devicesWith("lazy", [ResourceClass.Storage, ResourceClass.ComputeGpu, ResourceClass.ComputeCpu])) {
+      for (const d of devicesWith("lazy", [
+        ResourceClass.Storage,
+        ResourceClass.ComputeGpu,
+        ResourceClass.ComputeCpu,
+      ])) {
         expect(faultsOf(file, d), `lazy ${d}`).to.include(FaultKind.InvalidProof);
       }
       for (const d of devicesWith("spoofing", [ResourceClass.Coverage, ResourceClass.Mapping])) {
@@ -420,7 +452,7 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
     await endEpoch(epoch);
 
     // The byzantine key signs a verdict that pays everything to one device, and shares it with everyone.
-    const domain = { name: "Meshwork OracleHub", version: "1", chainId: net.chainId, verifyingContract: await hub.getAddress() };
+    const domain = hubDomain(net.chainId, await hub.getAddress());
     const forged: EpochVerdict = {
       epoch,
       devicesCounted: 1n,
@@ -434,12 +466,17 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
       const response = await fetch(`${oracleUrl(o)}/v1/verdicts/${epoch}/signatures`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ signer: signature.signer, verdict: verdictToJson(forged), signature: signature.signature }),
+        body: JSON.stringify({
+          signer: signature.signer,
+          verdict: verdictToJson(forged),
+          signature: signature.signature,
+        }),
       });
       expect(response.status).to.equal(202);
     }
-    await expect(hub.connect(byzantine.key.connect(net.provider)).submitVerdict(forged, [signature.signature]))
-      .to.be.revertedWithCustomError(hub, "QuorumNotReached");
+    await expect(
+      hub.connect(byzantine.key.connect(net.provider)).submitVerdict(forged, [signature.signature]),
+    ).to.be.revertedWithCustomError(hub, "QuorumNotReached");
 
     const file = await settle(epoch);
     const record = await hub.getVerdict(epoch);
@@ -452,7 +489,11 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
       };
       expect(status.submitted).to.equal(record.digest.toLowerCase());
       expect(status.dissents).to.deep.equal([
-        { signer: byzantine.key.address, digest: verdictDigest(domain, forged).toLowerCase(), verdict: verdictToJson(forged) },
+        {
+          signer: byzantine.key.address,
+          digest: verdictDigest(domain, forged).toLowerCase(),
+          verdict: verdictToJson(forged),
+        },
       ]);
     }
   });

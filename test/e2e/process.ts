@@ -87,7 +87,9 @@ export async function startProcess(options: StartProcessOptions): Promise<Servic
     await sleep(200);
   }
   await stop();
-  throw new Error(`${failure}\n--- stderr tail ---\n${out.stderr.slice(-4_000)}\n--- stdout tail ---\n${out.stdout.slice(-2_000)}`);
+  throw new Error(
+    `${failure}\n--- stderr tail ---\n${out.stderr.slice(-4_000)}\n--- stdout tail ---\n${out.stdout.slice(-2_000)}`,
+  );
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -353,6 +354,34 @@ describe("oracles/node config: loadNodeConfig", function () {
     it("a file that contains the key and is broken does not leak the key", function () {
       const path = file("broken-with-key.json", `{ "oracleKey": "${KEY}", `);
       expectConfigError(() => loadNodeConfig(path, {}), "is not a JSON object");
+    });
+  });
+
+  describe("the oracle process", function () {
+    this.timeout(60_000);
+
+    const run = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join("oracles", "node", "main.ts")], {
+        cwd: join(__dirname, "..", ".."),
+        env: { PATH: process.env.PATH, ...env },
+        encoding: "utf8",
+        timeout: 50_000,
+      });
+
+    it("exits 1 with one readable line on a bad configuration, never printing the key", function () {
+      const result = run({ ...MINIMAL, MESHWORK_PORT: "70000", MESHWORK_RPC_URL: "not a url" });
+      expect(result.status).to.equal(1);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^meshwork-oracle: invalid oracle configuration: .*rpcUrl.*port/);
+      expect(result.stderr).to.not.include(KEY_BODY);
+    });
+
+    it("exits 1 with one line when the deployment file is missing", function () {
+      const result = run({ ...MINIMAL, MESHWORK_DEPLOYMENT: join(tmpdir(), "no-such-deployment.json") });
+      expect(result.status).to.equal(1);
+      expect(result.stderr.trim().split("\n")).to.have.length(1);
+      expect(result.stderr).to.match(/^meshwork-oracle: deployment file .*no-such-deployment\.json/);
     });
   });
 });
