@@ -27,6 +27,17 @@ const config: HardhatUserConfig = {
     },
   },
   mocha: { timeout: 120_000 },
+  networks: {
+    // Any JSON-RPC chain: MESHWORK_RPC_URL, and DEPLOYER_KEY for the account that sends transactions.
+    ...(process.env.MESHWORK_RPC_URL
+      ? {
+          remote: {
+            url: process.env.MESHWORK_RPC_URL,
+            accounts: process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : [],
+          },
+        }
+      : {}),
+  },
   gasReporter: { enabled: process.env.REPORT_GAS === "true" },
 };
 

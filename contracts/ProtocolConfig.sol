@@ -8,6 +8,11 @@ import {ResourceClass, FaultKind} from "./types/Types.sol";
 
 /// @title ProtocolConfig
 /// @notice Governed parameters of Meshwork with hard-coded bounds and the fixed epoch clock.
+/// @dev The delay view of a TimelockController.
+interface ITimelockDelay {
+    function getMinDelay() external view returns (uint256);
+}
+
 contract ProtocolConfig is IProtocolConfig, Ownable2Step {
     uint256 private constant MESH = 1e18; // token unit (18 decimals)
     uint256 private constant BPS = 10_000; // basis-point scale
@@ -77,6 +82,7 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
     function setParam(Param p, uint256 value) external onlyOwner {
         (uint256 min, uint256 max) = paramBounds(p);
         _checkChange(_params[p], value, min, max);
+        if (p == Param.UnbondingPeriod) _checkBelowGovernanceDelay(value);
         _params[p] = value;
         emit ParamSet(p, value);
     }
@@ -195,5 +201,16 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         _faultParams[kind][FaultParam.MaxPerIncident] = maxPerIncident;
         emit FaultParamSet(kind, FaultParam.RateBps, rateBps);
         emit FaultParamSet(kind, FaultParam.MaxPerIncident, maxPerIncident);
+    }
+
+    /// @dev Stakers must be able to leave before a governance decision they dislike takes effect: when the owner is a
+    /// timelock (it answers `getMinDelay`), the unbonding period stays strictly below its delay. The timelock enforces
+    /// the same from its side (`MeshTimelock.updateDelay`).
+    function _checkBelowGovernanceDelay(uint256 unbonding) private view {
+        // An owner that is not a timelock (an account, a multisig) has no delay to stay below.
+        (bool ok, bytes memory data) = owner().staticcall(abi.encodeCall(ITimelockDelay.getMinDelay, ()));
+        if (!ok || data.length != 32) return;
+        uint256 delay = abi.decode(data, (uint256));
+        if (unbonding >= delay) revert UnbondingNotBelowTimelockDelay(unbonding, delay);
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -10,11 +9,12 @@ import {IProviderRegistry, Device, DeviceRegistration} from "./interfaces/IProvi
 import {IProtocolConfig, Param, ClassParam} from "./interfaces/IProtocolConfig.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {H3} from "./libraries/H3.sol";
+import {ExpiringPause} from "./utils/ExpiringPause.sol";
 import {ResourceClass, DeviceStatus, CLASS_COUNT} from "./types/Types.sol";
 
 /// @title ProviderRegistry
 /// @notice Devices, their operators and declared capacity; onboarding by device-signed EIP-712 consent.
-contract ProviderRegistry is IProviderRegistry, AccessControl, EIP712, Nonces {
+contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
     /// @inheritdoc IProviderRegistry
     bytes32 public constant JAILER_ROLE = keccak256("JAILER_ROLE");
     /// @inheritdoc IProviderRegistry
@@ -54,7 +54,10 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, EIP712, Nonces {
     /* ONBOARDING */
 
     /// @inheritdoc IProviderRegistry
-    function registerDevice(DeviceRegistration calldata registration, bytes calldata signature) external {
+    function registerDevice(DeviceRegistration calldata registration, bytes calldata signature)
+        external
+        whenNotPaused
+    {
         address device = registration.device;
         ResourceClass resourceClass = registration.resourceClass;
         uint64 capacity = registration.capacity;

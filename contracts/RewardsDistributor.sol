@@ -9,10 +9,11 @@ import {IMeshToken} from "./interfaces/IMeshToken.sol";
 import {IOracleHub} from "./interfaces/IOracleHub.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {ExpiringPause} from "./utils/ExpiringPause.sol";
 
 /// @title RewardsDistributor
 /// @notice Mints scheduled emission for finalised epochs and pays cumulative Merkle claims into operators' pools.
-contract RewardsDistributor is IRewardsDistributor {
+contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
     IMeshToken public immutable token;
     IOracleHub public immutable hub;
     IEmissionSchedule public immutable schedule;
@@ -34,8 +35,10 @@ contract RewardsDistributor is IRewardsDistributor {
         IOracleHub hub_,
         IEmissionSchedule schedule_,
         IProviderRegistry registry_,
-        IStaking staking_
+        IStaking staking_,
+        address admin
     ) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         token = token_;
         hub = hub_;
         schedule = schedule_;
@@ -61,6 +64,7 @@ contract RewardsDistributor is IRewardsDistributor {
     /// @inheritdoc IRewardsDistributor
     function claim(address device, uint256 cumulativeAmount, bytes32[] calldata proof)
         external
+        whenNotPaused
         returns (uint256 amount)
     {
         sync();
@@ -68,7 +72,7 @@ contract RewardsDistributor is IRewardsDistributor {
     }
 
     /// @inheritdoc IRewardsDistributor
-    function claimMany(RewardClaim[] calldata claims) external returns (uint256 total) {
+    function claimMany(RewardClaim[] calldata claims) external whenNotPaused returns (uint256 total) {
         sync();
         for (uint256 i; i < claims.length; ++i) {
             total += _claim(claims[i].device, claims[i].cumulativeAmount, claims[i].proof);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
@@ -11,10 +10,11 @@ import {IProtocolConfig, Param, FaultParam} from "./interfaces/IProtocolConfig.s
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {DeviceStatus, FaultKind} from "./types/Types.sol";
+import {ExpiringPause} from "./utils/ExpiringPause.sol";
 
 /// @title Slashing
 /// @notice Graduated, capped, rate-limited penalties for device faults; fisherman challenges with an arbitrator.
-contract Slashing is ISlashing, AccessControl {
+contract Slashing is ISlashing, ExpiringPause {
     using SafeERC20 for IMeshToken;
 
     /// @inheritdoc ISlashing
@@ -59,6 +59,7 @@ contract Slashing is ISlashing, AccessControl {
     function penaliseFault(address device, FaultKind kind, uint64 epoch, bytes32 evidence)
         external
         onlyRole(REPORTER_ROLE)
+        whenNotPaused
         returns (uint256 slashed)
     {
         slashed = _penalise(faultId(device, kind, epoch), device, kind, epoch, evidence);
@@ -98,7 +99,7 @@ contract Slashing is ISlashing, AccessControl {
     }
 
     /// @inheritdoc ISlashing
-    function resolveChallenge(uint256 challengeId, bool upheld) external onlyRole(ARBITRATOR_ROLE) {
+    function resolveChallenge(uint256 challengeId, bool upheld) external onlyRole(ARBITRATOR_ROLE) whenNotPaused {
         Challenge storage c = _openChallenge(challengeId);
         uint256 closesAt = c.openedAt + config.param(Param.DisputeWindow);
         if (block.timestamp > closesAt) revert DisputeWindowClosed(challengeId, closesAt);

@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IStaking, OperatorStake, Delegation, UnbondingRequest} from "./interfaces/IStaking.sol";
 import {IProtocolConfig, Param} from "./interfaces/IProtocolConfig.sol";
@@ -18,6 +19,7 @@ contract Staking is IStaking, AccessControl {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SharesMath for Pool;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @inheritdoc IStaking
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
@@ -35,6 +37,7 @@ contract Staking is IStaking, AccessControl {
     mapping(address staker => UnbondingRequest[]) private _queue;
     mapping(address staker => uint256) private _queueHead;
     mapping(address operator => mapping(uint48 generation => uint256)) private _rewardPerShareAtWipe;
+    mapping(address account => Checkpoints.Trace208) private _stakeVotes;
 
     /// @inheritdoc IStaking
     uint256 public totalStaked;
@@ -63,6 +66,7 @@ contract Staking is IStaking, AccessControl {
         _operators[msg.sender].selfStake += amount.toUint128();
         totalStaked += amount;
         emit Staked(msg.sender, amount);
+        _addVotes(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -79,6 +83,7 @@ contract Staking is IStaking, AccessControl {
 
         op.selfStake = remaining.toUint128();
         totalStaked -= amount;
+        _subtractVotes(msg.sender, amount);
         (uint256 shares, uint40 releaseAt) = _queueExit(msg.sender, msg.sender, op.selfUnbonding, false, amount, true);
         emit Unstaked(msg.sender, amount, shares, releaseAt);
     }
@@ -96,10 +101,12 @@ contract Staking is IStaking, AccessControl {
         if (delegatedAfter > cap) revert DelegationCapExceeded(operator, delegatedAfter, cap);
 
         Delegation storage d = _delegations[operator][msg.sender];
-        _syncDelegation(operator, op, d);
+        _syncDelegation(operator, op, d, msg.sender);
         shares = op.delegated.deposit(amount);
         d.shares += shares;
+        d.votes += amount.toUint208();
         totalStaked += amount;
+        _addVotes(msg.sender, amount);
 
         emit Delegated(msg.sender, operator, amount, shares);
         token.safeTransferFrom(msg.sender, address(this), amount);
@@ -110,7 +117,7 @@ contract Staking is IStaking, AccessControl {
         if (shares == 0) revert ZeroAmount();
         OperatorStake storage op = _operators[operator];
         Delegation storage d = _delegations[operator][msg.sender];
-        _syncDelegation(operator, op, d);
+        _syncDelegation(operator, op, d, msg.sender);
         if (shares > d.shares) revert InsufficientShares(msg.sender, operator, d.shares, shares);
         amount = op.delegated.toTokensDown(shares);
         _checkMinimum(amount, shares == d.shares);
@@ -122,7 +129,7 @@ contract Staking is IStaking, AccessControl {
         if (!isStalled(operator)) revert OperatorNotStalled(operator);
         OperatorStake storage op = _operators[operator];
         Delegation storage d = _delegations[operator][delegator];
-        _syncDelegation(operator, op, d);
+        _syncDelegation(operator, op, d, delegator);
         uint256 shares = d.shares;
         if (shares == 0) revert NoDelegation(delegator, operator);
         amount = op.delegated.toTokensDown(shares);
@@ -206,7 +213,7 @@ contract Staking is IStaking, AccessControl {
     function claimRewards(address operator) external returns (uint256 amount) {
         OperatorStake storage op = _operators[operator];
         Delegation storage d = _delegations[operator][msg.sender];
-        _syncDelegation(operator, op, d);
+        _syncDelegation(operator, op, d, msg.sender);
         amount = d.rewards;
         d.rewards = 0;
         if (msg.sender == operator) {
@@ -230,6 +237,7 @@ contract Staking is IStaking, AccessControl {
 
         uint256 fromSelf = Math.min(rest, op.selfStake);
         op.selfStake -= uint128(fromSelf);
+        _subtractVotes(operator, fromSelf);
         rest -= fromSelf;
         uint256 fromSelfUnbonding = Math.min(rest, op.selfUnbonding.tokens);
         op.selfUnbonding.remove(fromSelfUnbonding, 0);
@@ -285,6 +293,23 @@ contract Staking is IStaking, AccessControl {
     }
 
     /// @inheritdoc IStaking
+    function stakeVotes(address account) external view returns (uint256) {
+        return _stakeVotes[account].latest();
+    }
+
+    /// @inheritdoc IStaking
+    function getPastStakeVotes(address account, uint256 timepoint) external view returns (uint256) {
+        uint48 clock = uint48(block.timestamp);
+        if (timepoint >= clock) revert FutureLookup(timepoint, clock);
+        return _stakeVotes[account].upperLookupRecent(uint48(timepoint));
+    }
+
+    /// @inheritdoc IStaking
+    function refreshDelegation(address operator, address delegator) external {
+        _syncDelegation(operator, _operators[operator], _delegations[operator][delegator], delegator);
+    }
+
+    /// @inheritdoc IStaking
     function delegationOf(address operator, address delegator)
         external
         view
@@ -333,7 +358,10 @@ contract Staking is IStaking, AccessControl {
         uint256 amount,
         bool forced
     ) private {
+        uint256 votes = Math.mulDiv(d.votes, shares, d.shares);
+        d.votes -= uint208(votes);
         d.shares -= shares;
+        _subtractVotes(delegator, votes);
         _removeDelegated(operator, op, amount, shares);
         totalStaked -= amount;
         (uint256 unbondingShares, uint40 releaseAt) =
@@ -370,8 +398,11 @@ contract Staking is IStaking, AccessControl {
         if (op.delegated.remove(tokens, shares)) _rewardPerShareAtWipe[operator][generation] = op.rewardPerShare;
     }
 
-    /// @dev Brings a delegation's rewards up to date; drops shares of a wiped generation (keeping what they earned).
-    function _syncDelegation(address operator, OperatorStake storage op, Delegation storage d) private {
+    /// @dev Brings a delegation's rewards up to date; drops shares of a wiped generation (keeping what they earned);
+    /// lowers its votes to its value when a slash took part of it.
+    function _syncDelegation(address operator, OperatorStake storage op, Delegation storage d, address delegator)
+        private
+    {
         if (d.shares > 0) {
             uint256 rewardPerShare = _rewardPerShareOf(operator, op, d);
             d.rewards += Math.mulDiv(d.shares, rewardPerShare - d.rewardPerSharePaid, REWARD_SCALE);
@@ -381,6 +412,24 @@ contract Staking is IStaking, AccessControl {
             d.generation = op.delegated.generation;
         }
         d.rewardPerSharePaid = op.rewardPerShare;
+        uint256 value = op.delegated.toTokensDown(d.shares);
+        if (d.votes > value) {
+            _subtractVotes(delegator, d.votes - value);
+            d.votes = uint208(value);
+        }
+    }
+
+    function _addVotes(address account, uint256 amount) private {
+        if (amount > 0) _writeVotes(account, _stakeVotes[account].latest() + amount);
+    }
+
+    function _subtractVotes(address account, uint256 amount) private {
+        if (amount > 0) _writeVotes(account, _stakeVotes[account].latest() - amount);
+    }
+
+    function _writeVotes(address account, uint256 votes) private {
+        (uint256 previous, uint256 current) = _stakeVotes[account].push(uint48(block.timestamp), votes.toUint208());
+        emit StakeVotesChanged(account, previous, current);
     }
 
     /// @dev The reward-per-share a delegation's shares have earned up to: now, or the wipe of their generation.

@@ -1,67 +1,87 @@
 /**
- * Deploys the Meshwork protocol and prints where everything is. The first oracle committee is Hardhat accounts 1-5
- * (3 of 5) unless ORACLES lists comma-separated addresses.
+ * Deploys the whole Meshwork protocol and hands it to on-chain governance, then writes `deployments/<chainId>.json`.
  *
- *   npx hardhat run scripts/deploy.ts                     # in-process Hardhat network (throwaway)
- *   npx hardhat run scripts/deploy.ts --network localhost # a running `npx hardhat node`
+ *   npx hardhat run scripts/deploy.ts                      # in-process Hardhat network (throwaway)
+ *   npx hardhat run scripts/deploy.ts --network localhost  # a running `npx hardhat node`
+ *   MESHWORK_RPC_URL=... DEPLOYER_KEY=... npx hardhat run scripts/deploy.ts --network remote
  *
- * The addresses are written to run/deployment-<chainId>.json.
+ * Environment: ORACLES (comma-separated committee; default Hardhat accounts 1-5), GUARDIAN and ARBITRATOR (default
+ * Hardhat accounts 6 and 7), EPOCH_LENGTH (seconds, default one day), DEPLOYMENTS_DIR (default deployments/).
+ * Plain scripts rather than Hardhat Ignition: ProviderRegistry and Staking point at each other through an address
+ * predicted from the deployer's nonce, and the governance hand-over runs a timelock operation whose calldata depends
+ * on earlier results; Ignition's declarative futures fit neither without workarounds.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
-
 import { ethers, network } from "hardhat";
 
 import { Param } from "../sdk/enums";
 import { deployProtocol } from "./lib/deploy";
+import { writeDeployment } from "./lib/deployments";
+import { deployGovernance } from "./lib/governance";
 
 const MESH = 10n ** 18n;
 const GENESIS_SUPPLY = 100_000_000n * MESH;
 
+function addressList(value: string | undefined): string[] | undefined {
+  return value?.split(",").map((a) => ethers.getAddress(a.trim()));
+}
+
 async function main(): Promise<void> {
-  const [deployer, ...others] = await ethers.getSigners();
-  const oracles = process.env.ORACLES?.split(",").map((a) => ethers.getAddress(a.trim())) ??
-    others.slice(0, 5).map((s) => s.address);
+  const signers = await ethers.getSigners();
+  const deployer = signers[0];
+  if (deployer === undefined) throw new Error("no deployer account: set DEPLOYER_KEY");
+  const fallback = (i: number, name: string): string => {
+    const s = signers[i];
+    if (s === undefined) throw new Error(`set ${name}: this network has no default account ${i}`);
+    return s.address;
+  };
+  const oracles = addressList(process.env.ORACLES) ?? [1, 2, 3, 4, 5].map((i) => fallback(i, "ORACLES"));
+  const guardian = process.env.GUARDIAN ? ethers.getAddress(process.env.GUARDIAN) : fallback(6, "GUARDIAN");
+  const arbitrator = process.env.ARBITRATOR ? ethers.getAddress(process.env.ARBITRATOR) : fallback(7, "ARBITRATOR");
   const { chainId } = await ethers.provider.getNetwork();
+  const block = await ethers.provider.getBlockNumber();
   console.log(`Deploying Meshwork to ${network.name} (chain ${chainId}) from ${deployer.address}`);
 
-  const core = await deployProtocol(deployer, {
+  const protocol = await deployProtocol(deployer, {
     genesisRecipient: deployer.address,
     genesisSupply: GENESIS_SUPPLY,
     oracles,
+    ...(process.env.EPOCH_LENGTH ? { epochLength: BigInt(process.env.EPOCH_LENGTH) } : {}),
   });
-  const addresses = {
+  const governance = await deployGovernance(deployer, protocol, { guardian, arbitrator });
+
+  const record = {
     chainId: Number(chainId),
     deployer: deployer.address,
-    MeshToken: await core.token.getAddress(),
-    ProtocolConfig: await core.config.getAddress(),
-    ProviderRegistry: await core.registry.getAddress(),
-    Staking: await core.staking.getAddress(),
-    Slashing: await core.slashing.getAddress(),
-    EmissionSchedule: await core.schedule.getAddress(),
-    EpochSeed: await core.seeds.getAddress(),
-    OracleHub: await core.hub.getAddress(),
-    RewardsDistributor: await core.distributor.getAddress(),
+    block: block + 1,
+    MeshToken: await protocol.token.getAddress(),
+    ProtocolConfig: await protocol.config.getAddress(),
+    ProviderRegistry: await protocol.registry.getAddress(),
+    Staking: await protocol.staking.getAddress(),
+    Slashing: await protocol.slashing.getAddress(),
+    EmissionSchedule: await protocol.schedule.getAddress(),
+    EpochSeed: await protocol.seeds.getAddress(),
+    OracleHub: await protocol.hub.getAddress(),
+    RewardsDistributor: await protocol.distributor.getAddress(),
+    VotingPower: await governance.votes.getAddress(),
+    MeshTimelock: await governance.timelock.getAddress(),
+    MeshGovernor: await governance.governor.getAddress(),
+    guardian,
+    arbitrator,
   };
-  console.table(addresses);
+  console.table(record);
 
-  const epochLength = await core.config.epochLength();
-  const unbonding = await core.config.param(Param.UnbondingPeriod);
+  const epochLength = await protocol.config.epochLength();
+  const unbonding = await protocol.config.param(Param.UnbondingPeriod);
+  const delay = await governance.timelock.getMinDelay();
+  const committee = await protocol.hub.committeeAt(0);
   console.log(
-    `Genesis supply ${ethers.formatEther(await core.token.totalSupply())} MESH of a ` +
-      `${ethers.formatEther(await core.token.MAX_SUPPLY())} cap; epoch ${epochLength / 3600n} h; ` +
-      `unbonding ${unbonding / 86_400n} days.`,
+    `Genesis supply ${ethers.formatEther(await protocol.token.totalSupply())} MESH of a ` +
+      `${ethers.formatEther(await protocol.token.MAX_SUPPLY())} cap; epoch ${epochLength / 3600n} h; ` +
+      `unbonding ${unbonding / 86_400n} days; timelock delay ${delay / 86_400n} days; ` +
+      `oracle committee ${committee.threshold} of ${committee.members.length}. ` +
+      `Every admin role and ownership is held by the timelock.`,
   );
-  const committee = await core.hub.committeeAt(0);
-  console.log(
-    `Emission: ${ethers.formatEther(await core.schedule.epochEmission(0))} MESH in epoch 0, ` +
-      `${ethers.formatEther(await core.schedule.emissionBudget())} MESH in all; ` +
-      `oracle committee ${committee.threshold} of ${committee.members.length}.`,
-  );
-
-  const file = path.join("run", `deployment-${chainId}.json`);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify(addresses, null, 2) + "\n");
+  const file = writeDeployment(record, process.env.DEPLOYMENTS_DIR);
   console.log(`Addresses written to ${file}`);
   if (network.name === "hardhat") {
     console.log("Note: this was the in-process Hardhat network; the deployment ends with this process.");

@@ -53,6 +53,8 @@ interface IProtocolConfig {
     error ValueOutOfBounds(uint256 value, uint256 min, uint256 max);
     /// @notice The new value equals the current one.
     error ValueUnchanged(uint256 value);
+    /// @notice The unbonding period must stay below the governance timelock's delay.
+    error UnbondingNotBelowTimelockDelay(uint256 unbonding, uint256 timelockDelay);
     /// @notice The treasury is already set to this address.
     error TreasuryUnchanged(address treasury);
     /// @notice The epoch length given at deployment is outside its bounds.
@@ -96,7 +98,8 @@ interface IProtocolConfig {
     /// @notice Hard-coded inclusive bounds of a per-fault-kind parameter.
     function faultParamBounds(FaultParam p) external pure returns (uint256 min, uint256 max);
 
-    /// @notice Sets a global parameter. Owner only; reverts outside bounds or if unchanged.
+    /// @notice Sets a global parameter. Owner only; reverts outside bounds or if unchanged. When the owner is a
+    /// timelock, the unbonding period must stay below its delay.
     function setParam(Param p, uint256 value) external;
 
     /// @notice Sets a per-class parameter. Owner only; reverts outside bounds or if unchanged.

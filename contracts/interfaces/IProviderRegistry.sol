@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ResourceClass, DeviceStatus} from "../types/Types.sol";
+import {IExpiringPause} from "./IExpiringPause.sol";
 
 /// @notice A registered device. The device is identified by the address of its own secp256k1 key.
 struct Device {
@@ -31,8 +32,10 @@ struct DeviceRegistration {
 /// @notice Registry of the physical devices that contribute resources, and of the capacity each operator declares.
 /// @dev Trust: a device key can only be onboarded with its own EIP-712 signature binding it to one operator, and a key
 /// is never registered twice. Only `JAILER_ROLE` (the slashing module) jails; governance (`DEFAULT_ADMIN_ROLE`)
-/// only manages that role. Operators must back their declared capacity with self-stake in `Staking`.
-interface IProviderRegistry {
+/// only manages that role and the pause guardian, who can stop new registrations for a while (`IExpiringPause`;
+/// exits, transfers and location updates are never paused). Operators must back their declared capacity with
+/// self-stake in `Staking`.
+interface IProviderRegistry is IExpiringPause {
     /// @notice A device joined under `operator`.
     event DeviceRegistered(
         address indexed device,

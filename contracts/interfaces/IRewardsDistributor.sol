@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IExpiringPause} from "./IExpiringPause.sol";
+
 /// @notice One device's claim: its cumulative rewards in the latest root and the Merkle proof of that leaf.
 struct RewardClaim {
     address device;
@@ -15,10 +17,12 @@ struct RewardClaim {
 /// already claimed, so one proof covers every past epoch at a cost independent of how many were missed. The payout
 /// goes to the device's operator through `Staking.addRewards`, which splits it with the operator's delegators
 /// (commission first); the operator collects its part with `Staking.claimRewards`.
-/// @dev Trust: no role. The distributor mints only up to `EmissionSchedule.cumulativeEmission` of the latest finalised
-/// epoch, and pays out at most what it minted, whatever the roots say. Leaves are OpenZeppelin standard Merkle tree
+/// @dev Trust: governance (`DEFAULT_ADMIN_ROLE`) only appoints the pause guardian, who can stop claims for a while
+/// (`IExpiringPause`); nobody can redirect or seize rewards. The distributor mints only up to
+/// `EmissionSchedule.cumulativeEmission` of the latest finalised epoch, and pays out at most what it minted, whatever
+/// the roots say. Leaves are OpenZeppelin standard Merkle tree
 /// leaves of (address device, uint256 cumulativeAmount).
-interface IRewardsDistributor {
+interface IRewardsDistributor is IExpiringPause {
     /// @notice A newer finalised root was adopted and the emission up to its epoch minted.
     event RootUpdated(uint64 indexed epoch, bytes32 rewardsRoot, uint256 minted);
     /// @notice A device's rewards were paid to its operator's staking pool.

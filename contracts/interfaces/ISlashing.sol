@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {FaultKind} from "../types/Types.sol";
+import {IExpiringPause} from "./IExpiringPause.sol";
 
 /// @notice Lifecycle of a fisherman challenge.
 enum ChallengeStatus {
@@ -40,7 +41,9 @@ struct MissedDutyRecord {
 /// penalty past the cap reverts and can be applied in a later epoch). Faults whose epoch ended more than the unbonding
 /// period ago are never penalised, so withdrawn and newly arrived stake is never charged for old faults.
 /// Slashed tokens go to the treasury, or are burned when none is set, less the challenger's reward.
-interface ISlashing {
+/// The pause guardian can stop penalties and challenge rulings for a while (`IExpiringPause`), e.g. while a faulty
+/// verdict is investigated; challenges can still be opened and expired.
+interface ISlashing is IExpiringPause {
     /// @notice A fault was penalised.
     event FaultPenalised(
         bytes32 indexed faultId,

@@ -22,6 +22,7 @@ struct Delegation {
     uint256 rewardPerSharePaid; // the operator's `rewardPerShare` when `rewards` was last brought up to date
     uint256 rewards; // rewards earned and not yet claimed
     uint48 generation; // generation of the `delegated` pool the shares belong to (older: worthless)
+    uint208 votes; // voting power this position counts for the delegator (its principal, lowered by slashes)
 }
 
 /// @notice A queued exit; its tokens are its shares of the pool named by `operator` and `delegated`.
@@ -68,6 +69,8 @@ interface IStaking {
     event RewardsClaimed(address indexed account, address indexed operator, uint256 amount);
     /// @notice Stake of an operator was slashed and sent to the slasher.
     event Slashed(address indexed operator, uint256 fromSelf, uint256 fromDelegators, address indexed slasher);
+    /// @notice The voting power `account` holds through its stake changed.
+    event StakeVotesChanged(address indexed account, uint256 previousVotes, uint256 newVotes);
 
     /// @notice The amount is zero.
     error ZeroAmount();
@@ -101,6 +104,8 @@ interface IStaking {
     error CommissionUnchanged(uint16 commissionBps);
     /// @notice The registry given at deployment does not point back at this contract.
     error RegistryMismatch(address registry);
+    /// @notice Past votes can only be read for a time before now.
+    error FutureLookup(uint256 timepoint, uint48 clock);
 
     /// @notice Role allowed to slash (the slashing module).
     function SLASHER_ROLE() external view returns (bytes32);
@@ -166,6 +171,17 @@ interface IStaking {
 
     /// @notice True when `operator` has jailed devices, unbacked capacity or no self-stake.
     function isStalled(address operator) external view returns (bool);
+
+    /// @notice Voting power `account` holds through its stake now: its self-stake plus the principal of its
+    /// delegations (lowered to their value once slashed); unbonding stake does not vote.
+    function stakeVotes(address account) external view returns (uint256);
+
+    /// @notice `stakeVotes` of `account` at `timepoint` (a unix time before now).
+    function getPastStakeVotes(address account, uint256 timepoint) external view returns (uint256);
+
+    /// @notice Brings a delegation up to date: its rewards, and its votes down to its value if its operator was
+    /// slashed since. Anyone; every action of the delegator on the position does the same.
+    function refreshDelegation(address operator, address delegator) external;
 
     /// @notice `delegator`'s shares of `operator`'s pool and their value in tokens (rounded down).
     function delegationOf(address operator, address delegator) external view returns (uint256 shares, uint256 tokens);

@@ -18,8 +18,7 @@ import {
 } from "../../typechain-types";
 import { MeshworkError } from "../proof";
 
-/** The deployment file is missing, not JSON, or has a missing or malformed field (the message names it). */
-export class DeploymentFileError extends MeshworkError {}
+export { DeploymentFileError } from "../../sdk/deployment";
 
 /** A chain read the adapter needs is impossible: no provider behind the contracts, no block before a time... */
 export class ChainReadError extends MeshworkError {}

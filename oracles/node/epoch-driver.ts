@@ -449,6 +449,10 @@ export class EpochDriver {
     }
     if (pending.length === 0) return "advance";
     if (!(await this.myTurn(`faults:${epoch}`, epoch))) return "wait";
+    if (await this.options.contracts.slashing.paused()) {
+      this.warnOnce(`paused:${epoch}`, { epoch: epoch.toString() }, "slashing is paused; faults wait for the pause to end");
+      return "wait";
+    }
     for (const f of pending) {
       await this.send(
         "fault",

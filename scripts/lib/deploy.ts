@@ -151,7 +151,14 @@ export async function deployProtocol(deployer: Signer, options: ProtocolDeployOp
   const hub = await new OracleHub__factory(deployer).deploy(token, config, slashing, members, threshold, admin);
   await hub.waitForDeployment();
 
-  const distributor = await new RewardsDistributor__factory(deployer).deploy(token, hub, schedule, registry, staking);
+  const distributor = await new RewardsDistributor__factory(deployer).deploy(
+    token,
+    hub,
+    schedule,
+    registry,
+    staking,
+    admin,
+  );
   await distributor.waitForDeployment();
 
   await (await token.grantRole(await token.MINTER_ROLE(), distributor)).wait();
