@@ -6,7 +6,7 @@
  * | key            | env                       | meaning                                                          |
  * |----------------|---------------------------|------------------------------------------------------------------|
  * | rpcUrl         | MESHWORK_RPC_URL          | JSON-RPC endpoint of the chain                                   |
- * | deployment     | MESHWORK_DEPLOYMENT       | deployment file written by scripts/deploy.ts                     |
+ * | deployment     | MESHWORK_DEPLOYMENT       | deployments file (default deployments/<the RPC's chain id>.json) |
  * | oracleKey      | MESHWORK_ORACLE_KEY       | the oracle's private key (prefer the environment to the file)    |
  * | host, port     | MESHWORK_HOST/PORT        | where the node's HTTP API listens                                |
  * | storePath      | MESHWORK_STORE            | SQLite file of proofs and verdicts (`:memory:` for a throwaway)   |
@@ -37,7 +37,7 @@ const peerSchema = z.strictObject({
 
 export const nodeConfigSchema = z.strictObject({
   rpcUrl: z.url({ protocol: /^(https?|wss?)$/, error: "must be an http(s) or ws(s) URL" }),
-  deployment: z.string().min(1),
+  deployment: z.string().min(1).optional(),
   oracleKey: z
     .string()
     .regex(/^(0x)?[0-9a-fA-F]{64}$/, { error: "must be a 32-byte hex private key" })

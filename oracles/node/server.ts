@@ -9,6 +9,7 @@
  * then the stores.
  */
 import { JsonRpcProvider, Wallet } from "ethers";
+import { deploymentPath } from "../../sdk/deployment";
 import pino from "pino";
 
 import {
@@ -44,13 +45,13 @@ export async function startOracleNode(
   { handleSignals = true }: { handleSignals?: boolean } = {},
 ): Promise<RunningOracle> {
   const logger = pino({ name: "meshwork-oracle", level: config.logLevel });
-  const deployment = readDeploymentFile(config.deployment);
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, {
     polling: true,
     pollingInterval: 250,
     // No response cache: a cached eth_getTransactionCount hands two transactions the same nonce.
     cacheTimeout: -1,
   });
+  const deployment = readDeploymentFile(config.deployment ?? deploymentPath((await provider.getNetwork()).chainId));
   const wallet = new Wallet(config.oracleKey, provider);
   const contracts = connectProtocol(deployment, wallet);
   await checkDeployment(contracts, deployment);

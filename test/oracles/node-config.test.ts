@@ -169,14 +169,11 @@ describe("oracles/node config: loadNodeConfig", function () {
   });
 
   describe("invalid: ConfigError, one line, naming the key, never the private key", function () {
-    it("missing rpcUrl / deployment / oracleKey", function () {
+    it("missing rpcUrl / oracleKey; no deployment means deployments/<chain id>.json", function () {
       const { MESHWORK_RPC_URL: _r, ...noRpc } = MINIMAL;
       expectConfigError(() => loadNodeConfig(undefined, noRpc), "rpcUrl");
       const { MESHWORK_DEPLOYMENT: _d, ...noDeployment } = MINIMAL;
-      expectConfigError(
-        () => loadNodeConfig(undefined, noDeployment),
-        "deployment",
-      );
+      expect(loadNodeConfig(undefined, noDeployment).deployment).to.equal(undefined);
       const { MESHWORK_ORACLE_KEY: _k, ...noKey } = MINIMAL;
       expectConfigError(() => loadNodeConfig(undefined, noKey), "oracleKey");
     });
@@ -185,7 +182,6 @@ describe("oracles/node config: loadNodeConfig", function () {
       const message = expectConfigError(
         () => loadNodeConfig(undefined, {}),
         "rpcUrl",
-        "deployment",
         "oracleKey",
       );
       expect(message).to.match(/^invalid oracle configuration: /);
