@@ -187,6 +187,11 @@ export async function connectMeshwork(
   const contracts = connectProtocol(deployment, runner);
   await checkDeployment(contracts, deployment);
   const { VotingPower, MeshTimelock, MeshGovernor } = deployment;
+  for (const [name, at] of Object.entries({ VotingPower, MeshTimelock, MeshGovernor })) {
+    if (at !== undefined && (await provider.getCode(at)) === "0x") {
+      throw new DeploymentFileError(`deployment: no contract at ${name} ${at}`, { details: { field: name, address: at } });
+    }
+  }
   const governance =
     VotingPower && MeshTimelock && MeshGovernor
       ? {
