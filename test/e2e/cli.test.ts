@@ -1,0 +1,318 @@
+/**
+ * End-to-end test of the CLI (scripts/cli): a Hardhat node, the protocol deployed to it by `scripts/deploy.ts` (with
+ * governance), and every command run as a subprocess (`node -r ts-node/register/transpile-only scripts/cli/main.ts`)
+ * with MESHWORK_RPC_URL / MESHWORK_KEY / --deployments, checking exit codes and output, success and failure paths.
+ *
+ * Accounts: 0 deploys and holds the genesis supply (governance), 10 is an operator, 11 a delegator. The oracle
+ * committee is `oracleWallets()`, so the test can sign and finalise a verdict for the claim path.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { expect } from "chai";
+import { JsonRpcProvider, Wallet, ZeroHash, parseEther } from "ethers";
+
+import { connectMeshwork, type Meshwork } from "../../sdk/deployment";
+import { DeviceStatus, FaultKind, FaultParam, Param } from "../../sdk/enums";
+import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
+import { REPO_ROOT, advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "./network";
+
+const CLI = path.join(REPO_ROOT, "scripts", "cli", "main.ts");
+const H3_CELL = "8c283082800b3ff";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (async: the test's own HTTP server must keep answering meanwhile). */
+function exec(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd: REPO_ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The single line a failed command prints, checked to be exactly one "meshwork: " line. */
+function failureLine(run: Run): string {
+  expect(run.code, `expected exit 1; stdout: ${run.stdout}`).to.equal(1);
+  const lines = run.stderr.split("\n").filter((l) => l !== "");
+  expect(lines, run.stderr).to.have.length(1);
+  expect(lines[0]).to.match(/^meshwork: /);
+  return lines[0];
+}
+
+function succeeded(run: Run): string {
+  expect(run.code, `stderr: ${run.stderr}\nstdout: ${run.stdout}`).to.equal(0);
+  return run.stdout;
+}
+
+describe("e2e: meshwork CLI", function () {
+  this.timeout(180_000);
+
+  let node: HardhatNode | undefined;
+  let dir: string;
+  let provider: JsonRpcProvider;
+  let meshwork: Meshwork;
+  let server: Server | undefined;
+  let serve: unknown = null; // what the fake oracle serves as the verdict file
+
+  const deployer = hardhatAccount(0);
+  const operator = hardhatAccount(10);
+  const delegator = hardhatAccount(11);
+  let deviceKeyFile: string;
+  let deviceAddress: string;
+  let oracleUrl: string;
+
+  async function cli(args: string[], key?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+    const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_RPC_URL: node?.url, FORCE_COLOR: "0", ...extraEnv };
+    delete env.MESHWORK_KEY;
+    if (key !== undefined) env.MESHWORK_KEY = key;
+    return exec("node", ["-r", "ts-node/register/transpile-only", CLI, ...args, "--deployments", dir], env);
+  }
+
+  async function latest(): Promise<bigint> {
+    const block = await provider.getBlock("latest");
+    return BigInt(block?.timestamp ?? 0);
+  }
+
+  before(async function () {
+    dir = await mkdtemp(path.join(tmpdir(), "meshwork-cli-"));
+    node = await startHardhatNode();
+    const deployed = await exec(
+      "npx",
+      ["hardhat", "run", "--no-compile", "--network", "remote", "scripts/deploy.ts"],
+      {
+        ...process.env,
+        MESHWORK_RPC_URL: node.url,
+        DEPLOYER_KEY: deployer.privateKey,
+        DEPLOYMENTS_DIR: dir,
+        EPOCH_LENGTH: "3600",
+        ORACLES: oracleWallets().map((w) => w.address).join(","),
+        GUARDIAN: hardhatAccount(6).address,
+        ARBITRATOR: hardhatAccount(7).address,
+      },
+      180_000,
+    );
+    expect(deployed.code, `deploy failed:\n${deployed.stderr}\n${deployed.stdout}`).to.equal(0);
+
+    provider = new JsonRpcProvider(node.url, undefined, { pollingInterval: 50, cacheTimeout: -1 });
+    meshwork = await connectMeshwork(deployer.connect(provider), { dir });
+    expect(meshwork.governance).to.not.equal(null);
+    // The operator and the delegator get MESH from the genesis holder.
+    await (await meshwork.token.transfer(operator.address, parseEther("1000"))).wait();
+    await (await meshwork.token.transfer(delegator.address, parseEther("500"))).wait();
+
+    server = createServer((request, response) => {
+      if (request.url?.startsWith("/v1/verdicts/") === true && request.url.endsWith("/file") && serve !== null) {
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(serve));
+      } else {
+        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
+      }
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    oracleUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async function () {
+    provider?.destroy();
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+    await node?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects bad input, unknown commands, an unreachable RPC and a wrong network with one line and exit 1", async function () {
+    expect(failureLine(await cli(["stake", "12abc"], operator.privateKey))).to.include('bad amount "12abc"');
+    expect(failureLine(await cli(["frobnicate"]))).to.include("unknown command 'frobnicate'");
+    const unreachable = `http://127.0.0.1:${await freePort()}`;
+    expect(failureLine(await cli(["status", operator.address, "--rpc", unreachable]))).to.include(
+      `cannot reach the RPC at ${unreachable}`,
+    );
+    const empty = await mkdtemp(path.join(tmpdir(), "meshwork-cli-empty-"));
+    try {
+      const run = await exec(
+        "node",
+        ["-r", "ts-node/register/transpile-only", CLI, "status", operator.address, "--deployments", empty],
+        { ...process.env, MESHWORK_RPC_URL: node?.url },
+      );
+      expect(failureLine(run)).to.include("no deployment for chain 31337");
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+    expect(failureLine(await cli(["gov", "propose", "--param", "Bogus", "--value", "1"], deployer.privateKey))).to.include(
+      'unknown parameter "Bogus"',
+    );
+  });
+
+  it("device keygen writes a 0600 key file and prints only the address", async function () {
+    deviceKeyFile = path.join(dir, "device.key");
+    const out = succeeded(await cli(["device", "keygen", "--out", deviceKeyFile]));
+    const key = (await readFile(deviceKeyFile, "utf8")).trim();
+    deviceAddress = new Wallet(key).address;
+    expect(out).to.include(`device ${deviceAddress}`);
+    expect(out).to.not.include(key.slice(2));
+    expect((await stat(deviceKeyFile)).mode & 0o777).to.equal(0o600);
+  });
+
+  it("device register is refused before sending when the self-stake does not cover the device", async function () {
+    const before = await provider.getTransactionCount(operator.address);
+    const line = failureLine(
+      await cli(
+        ["device", "register", "--device-key-file", deviceKeyFile, "--class", "Coverage", "--capacity", "1", "--location", H3_CELL],
+        operator.privateKey,
+      ),
+    );
+    expect(line).to.include("insufficient self-stake").and.include("need 100.0 MESH");
+    expect(await provider.getTransactionCount(operator.address)).to.equal(before);
+  });
+
+  it("stake approves Staking and stakes, printing the hashes and decoded events", async function () {
+    const out = succeeded(await cli(["stake", "150"], operator.privateKey));
+    expect(out).to.match(/approve Staking: tx 0x[0-9a-f]{64}/);
+    expect(out).to.match(/stake: tx 0x[0-9a-f]{64}/);
+    expect(out).to.include(`Staked(operator=${operator.address}, amount=${parseEther("150")})`);
+    expect(await meshwork.staking.selfStake(operator.address)).to.equal(parseEther("150"));
+  });
+
+  it("device register signs with the device key and registers; a second registration is refused", async function () {
+    const args = ["device", "register", "--device-key-file", deviceKeyFile, "--class", "Coverage", "--capacity", "1"];
+    const out = succeeded(await cli([...args, "--location", H3_CELL, "--metadata", "ipfs://hotspot"], operator.privateKey));
+    expect(out).to.match(/register 0x[0-9a-fA-F]{40}: tx 0x[0-9a-f]{64}/);
+    expect(out).to.include(`DeviceRegistered(device=${deviceAddress}, operator=${operator.address}, resourceClass=0`);
+    expect((await meshwork.registry.getDevice(deviceAddress)).status).to.equal(BigInt(DeviceStatus.Active));
+
+    expect(failureLine(await cli([...args, "--location", H3_CELL], operator.privateKey))).to.include(
+      `device ${deviceAddress} is already registered`,
+    );
+  });
+
+  it("status shows the operator's devices and stake, human-readable and as JSON", async function () {
+    const human = succeeded(await cli(["status", operator.address]));
+    expect(human).to.include("self-stake      150.0 MESH");
+    expect(human).to.include("required stake  100.0 MESH (covered)");
+    expect(human).to.include(`${deviceAddress}  Coverage  capacity 1  Active  cell ${H3_CELL}`);
+
+    const json = JSON.parse(succeeded(await cli(["status", operator.address, "--json"]))) as {
+      selfStake: string;
+      requiredStake: string;
+      devices: { device: string; status: string }[];
+    };
+    expect(json.selfStake).to.equal(parseEther("150").toString());
+    expect(json.requiredStake).to.equal(parseEther("100").toString());
+    expect(json.devices).to.deep.equal([
+      { device: deviceAddress, resourceClass: "Coverage", status: "Active", capacity: "1", location: H3_CELL, metadataURI: "ipfs://hotspot" },
+    ]);
+  });
+
+  it("claim fails with one line while no root is finalised", async function () {
+    expect(failureLine(await cli(["claim", "--oracle", oracleUrl], operator.privateKey))).to.include(
+      "no finalised rewards root yet",
+    );
+  });
+
+  it("claim refuses a verdict file whose root differs from the chain's, and claims with the right one", async function () {
+    // Finalise epoch 0 with a one-leaf rewards tree: 5 MESH for the device.
+    const reward = parseEther("5");
+    const tree = StandardMerkleTree.of([[deviceAddress, reward]], ["address", "uint256"]);
+    const verdict = makeVerdict(0n, { rewardsRoot: tree.root, devicesCounted: 1n });
+    const epochEnd = await meshwork.config.epochEnd(0);
+    await advanceTo(provider, epochEnd + 1n);
+    const hub = meshwork.hub;
+    await (await hub.submitVerdict(verdict, await signedBy(hub, verdict, oracleWallets().slice(0, 3)))).wait();
+    const record = await hub.getVerdict(0);
+    await advanceTo(provider, record.challengeEndsAt + 1n);
+    await (await hub.finaliseVerdict(0)).wait();
+
+    const file = (root: string) => ({
+      epoch: "0",
+      rewardsRoot: root,
+      rewards: [{ device: deviceAddress, cumulative: reward.toString(), proof: tree.getProof(0) }],
+    });
+    serve = file(ZeroHash.replace(/0$/, "1"));
+    const before = await provider.getTransactionCount(operator.address);
+    expect(failureLine(await cli(["claim", "--oracle", oracleUrl], operator.privateKey))).to.include(
+      `but the root on-chain is ${tree.root}`,
+    );
+    expect(await provider.getTransactionCount(operator.address)).to.equal(before);
+
+    serve = file(tree.root);
+    const out = succeeded(await cli(["claim", "--oracle", oracleUrl], operator.privateKey));
+    expect(out).to.match(/claim: tx 0x[0-9a-f]{64}/);
+    expect(out).to.include(`RewardsClaimed(device=${deviceAddress}, operator=${operator.address}, amount=${reward}`);
+    expect(await meshwork.distributor.claimed(deviceAddress)).to.equal(reward);
+  });
+
+  it("delegate, undelegate and unstake queue stake; withdraw pays it after the unbonding period", async function () {
+    const delegated = succeeded(await cli(["delegate", operator.address, "100"], delegator.privateKey));
+    expect(delegated).to.include(`Delegated(delegator=${delegator.address}, operator=${operator.address}, amount=${parseEther("100")}`);
+
+    const undelegated = succeeded(await cli(["undelegate", operator.address, "40"], delegator.privateKey));
+    expect(undelegated).to.include(`Undelegated(delegator=${delegator.address}, operator=${operator.address}, amount=`);
+    const [, left] = await meshwork.staking.delegationOf(operator.address, delegator.address);
+    expect(left).to.be.closeTo(parseEther("60"), 1n);
+
+    expect(failureLine(await cli(["unstake", "100"], operator.privateKey))).to.include("below the 100.0 MESH");
+    expect(succeeded(await cli(["unstake", "50"], operator.privateKey))).to.include(`Unstaked(operator=${operator.address}, amount=${parseEther("50")}`);
+
+    expect(failureLine(await cli(["withdraw"], delegator.privateKey))).to.include("nothing to withdraw yet");
+    const unbonding = await meshwork.config.param(Param.UnbondingPeriod);
+    await advanceTo(provider, (await latest()) + unbonding + 10n);
+    const balance = await meshwork.token.balanceOf(delegator.address);
+    const out = succeeded(await cli(["withdraw"], delegator.privateKey));
+    expect(out).to.match(/Withdrawn\(staker=0x[0-9a-fA-F]{40}, amount=\d+, requests=1\)/);
+    expect((await meshwork.token.balanceOf(delegator.address)) - balance).to.be.closeTo(parseEther("40"), 1n);
+  });
+
+  it("gov propose refuses an out-of-bounds value before sending, showing the bounds", async function () {
+    const governor = meshwork.governance!.governor;
+    const line = failureLine(
+      await cli(["gov", "propose", "--param", "RateBps", "--fault", "MissedDuty", "--value", "6000"], deployer.privateKey),
+    );
+    expect(line).to.include("outside its on-chain bounds [0, 5000]");
+    expect(await governor.queryFilter(governor.filters.ProposalCreated())).to.have.length(0);
+  });
+
+  it("governance end to end: delegate, propose RateBps, vote, queue, execute, show Executed", async function () {
+    const { governor, timelock } = meshwork.governance!;
+    expect(succeeded(await cli(["gov", "delegate"], deployer.privateKey))).to.include(
+      `DelegateChanged(delegator=${deployer.address}`,
+    );
+    await advanceTo(provider, (await latest()) + 2n);
+
+    const proposed = succeeded(
+      await cli(["gov", "propose", "--param", "RateBps", "--fault", "MissedDuty", "--value", "20"], deployer.privateKey),
+    );
+    expect(proposed).to.include("ProposalCreated(");
+    const id = /proposal id (\d+)/.exec(proposed)?.[1];
+    expect(id, proposed).to.be.a("string");
+    const proposalId = BigInt(id as string);
+
+    expect(failureLine(await cli(["gov", "vote", id as string, "for"], deployer.privateKey))).to.include("is Pending, not Active");
+
+    await advanceTo(provider, (await governor.proposalSnapshot(proposalId)) + 1n);
+    expect(succeeded(await cli(["gov", "vote", id as string, "for"], deployer.privateKey))).to.include(
+      `VoteCast(voter=${deployer.address}, proposalId=${id}, support=1`,
+    );
+
+    await advanceTo(provider, (await governor.proposalDeadline(proposalId)) + 1n);
+    expect(succeeded(await cli(["gov", "queue", id as string], deployer.privateKey))).to.include("ProposalQueued(");
+
+    await advanceTo(provider, (await latest()) + (await timelock.getMinDelay()) + 1n);
+    const executed = succeeded(await cli(["gov", "execute", id as string], deployer.privateKey));
+    expect(executed).to.include("ProposalExecuted(");
+    expect(executed).to.include(`FaultParamSet(kind=${FaultKind.MissedDuty}, param=${FaultParam.RateBps}, value=20)`);
+    expect(await meshwork.config.faultParam(FaultKind.MissedDuty, FaultParam.RateBps)).to.equal(20n);
+
+    const shown = succeeded(await cli(["gov", "show", id as string]));
+    expect(shown).to.match(/state\s+Executed/);
+    expect(shown).to.include("setFaultParam(MissedDuty, RateBps, 20)");
+  });
+});
