@@ -99,7 +99,7 @@ contract Slashing is ISlashing, ExpiringPause {
     }
 
     /// @inheritdoc ISlashing
-    function resolveChallenge(uint256 challengeId, bool upheld) external onlyRole(ARBITRATOR_ROLE) whenNotPaused {
+    function resolveChallenge(uint256 challengeId, bool upheld) external onlyRole(ARBITRATOR_ROLE) {
         Challenge storage c = _openChallenge(challengeId);
         uint256 closesAt = c.openedAt + config.param(Param.DisputeWindow);
         if (block.timestamp > closesAt) revert DisputeWindowClosed(challengeId, closesAt);

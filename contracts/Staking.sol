@@ -361,8 +361,14 @@ contract Staking is IStaking, AccessControl {
         uint256 votes = Math.mulDiv(d.votes, shares, d.shares);
         d.votes -= uint208(votes);
         d.shares -= shares;
-        _subtractVotes(delegator, votes);
         _removeDelegated(operator, op, amount, shares);
+        // The rest never counts for more than it is worth (the exit's rounding can leave it a wei above).
+        uint256 value = op.delegated.toTokensDown(d.shares);
+        if (d.votes > value) {
+            votes += d.votes - value;
+            d.votes = uint208(value);
+        }
+        _subtractVotes(delegator, votes);
         totalStaked -= amount;
         (uint256 unbondingShares, uint40 releaseAt) =
             _queueExit(delegator, operator, op.delegatedUnbonding, true, amount, !forced);

@@ -41,8 +41,9 @@ struct MissedDutyRecord {
 /// penalty past the cap reverts and can be applied in a later epoch). Faults whose epoch ended more than the unbonding
 /// period ago are never penalised, so withdrawn and newly arrived stake is never charged for old faults.
 /// Slashed tokens go to the treasury, or are burned when none is set, less the challenger's reward.
-/// The pause guardian can stop penalties and challenge rulings for a while (`IExpiringPause`), e.g. while a faulty
-/// verdict is investigated; challenges can still be opened and expired.
+/// The pause guardian can stop penalties reported by the verdict path for a while (`IExpiringPause`), e.g. while a
+/// faulty verdict is investigated. Challenges are never paused: the arbitrator's ruling is a deliberate decision, and a
+/// paused ruling would let the guardian make open challenges lapse.
 interface ISlashing is IExpiringPause {
     /// @notice A fault was penalised.
     event FaultPenalised(

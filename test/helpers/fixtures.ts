@@ -4,6 +4,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Wallet } from "ethers";
 
 import { deployCore, deployProtocol, type CoreDeployment, type ProtocolDeployment } from "../../scripts/lib/deploy";
+import { deployGovernance, type GovernanceDeployment } from "../../scripts/lib/governance";
 import { OracleHub__factory, type OracleHub, type ProviderRegistry } from "../../typechain-types";
 import { ResourceClass } from "../../sdk/enums";
 import { H3_CELL, deviceWallet, signRegistration } from "./devices";
@@ -156,4 +157,88 @@ export async function protocolFixture(): Promise<ProtocolFixture> {
   const aliceDevice = await registerDevice(protocol.registry, alice, { label: "alice-1" });
   const actors = { governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider };
   return { ...protocol, ...actors, oracles, aliceDevice };
+}
+
+/* GOVERNANCE */
+
+/** Extra MESH given to each of the two voters (carol, dave) on top of `ACTOR_BALANCE`. */
+export const VOTER_EXTRA = 2_000_000n * MESH;
+/** alice's self-stake in `governanceFixture` (her delegation cap is 16 times this). */
+export const GOV_ALICE_STAKE = 200_000n * MESH;
+/** What dave delegates (stakes) to alice in `governanceFixture`. */
+export const GOV_DAVE_STAKED = 2_500_000n * MESH;
+
+export type GovernanceFixture = ProtocolDeployment &
+  GovernanceDeployment &
+  Actors & {
+    /** Pause guardian (PAUSER_ROLE on registry, slashing, distributor). */
+    guardian: HardhatEthersSigner;
+  };
+
+/**
+ * `deployProtocol` then `deployGovernance` (guardian: its own signer, arbitrator: `arbitrator`, default governor
+ * settings: 1 day voting delay, 5 days voting period, 100,000 MESH threshold, 4 % quorum; timelock delay: unbonding + 1
+ * day); then every actor but `outsider` gets `ACTOR_BALANCE` MESH with approvals of Staking, Slashing and the hub, and
+ * the voters: carol (3M MESH, self-delegated on the token) and dave (3M MESH, self-delegated, 2.5M of it delegated
+ * in Staking to alice, who self-stakes 200,000 MESH). Quorum (4M of the 100M supply) needs dave's staked votes.
+ */
+export async function governanceFixture(): Promise<GovernanceFixture> {
+  const signers = await ethers.getSigners();
+  const [governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider, guardian] = signers;
+  const oracles = oracleWallets(5);
+  const protocol = await deployProtocol(governance, {
+    genesisRecipient: governance.address,
+    genesisSupply: 100_000_000n * MESH,
+    treasury: treasury.address,
+    oracles: oracles.map((o) => o.address),
+  });
+  const gov = await deployGovernance(governance, protocol, {
+    guardian: guardian.address,
+    arbitrator: arbitrator.address,
+  });
+  const { token, staking, slashing, hub } = protocol;
+  for (const actor of [alice, bob, carol, dave, fisher, reporter, arbitrator]) {
+    await token.transfer(actor.address, ACTOR_BALANCE);
+    for (const spender of [staking, slashing, hub]) await token.connect(actor).approve(spender, ethers.MaxUint256);
+  }
+  for (const voter of [carol, dave]) {
+    await token.transfer(voter.address, VOTER_EXTRA);
+    await token.connect(voter).delegate(voter.address);
+  }
+  await staking.connect(alice).stake(GOV_ALICE_STAKE);
+  await staking.connect(dave).delegate(alice.address, GOV_DAVE_STAKED);
+  const actors = { governance, alice, bob, carol, dave, fisher, reporter, arbitrator, treasury, outsider };
+  return { ...protocol, ...gov, ...actors, guardian };
+}
+
+/** A proposal as the governor takes it. */
+export interface Proposal {
+  targets: string[];
+  values: bigint[];
+  calldatas: string[];
+  description: string;
+}
+
+/**
+ * Takes `proposal` through the governor up to the point of execution: `proposer` proposes, the vote opens after the
+ * voting delay, every voter votes For, the vote closes, the proposal is queued and the timelock delay elapses. Returns
+ * the proposal id and description hash; the caller executes.
+ */
+export async function passProposal(
+  f: GovernanceFixture,
+  proposal: Proposal,
+  voters: HardhatEthersSigner[] = [f.carol, f.dave],
+  proposer: HardhatEthersSigner = f.carol,
+): Promise<{ proposalId: bigint; descriptionHash: string }> {
+  const { governor } = f;
+  const { targets, values, calldatas, description } = proposal;
+  const descriptionHash = ethers.id(description);
+  const proposalId = await governor.hashProposal(targets, values, calldatas, descriptionHash);
+  await governor.connect(proposer).propose(targets, values, calldatas, description);
+  await time.increase((await governor.votingDelay()) + 1n);
+  for (const voter of voters) await governor.connect(voter).castVote(proposalId, 1);
+  await time.increase(await governor.votingPeriod());
+  await governor.queue(targets, values, calldatas, descriptionHash);
+  await time.increase(await f.timelock.getMinDelay());
+  return { proposalId, descriptionHash };
 }
