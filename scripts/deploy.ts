@@ -15,7 +15,7 @@ import { ethers, network } from "hardhat";
 
 import { Param } from "../sdk/enums";
 import { deployProtocol } from "./lib/deploy";
-import { writeDeployment } from "./lib/deployments";
+import { deploymentRecord, writeDeployment } from "./lib/deployments";
 import { deployGovernance } from "./lib/governance";
 
 const MESH = 10n ** 18n;
@@ -49,25 +49,13 @@ async function main(): Promise<void> {
   });
   const governance = await deployGovernance(deployer, protocol, { guardian, arbitrator });
 
-  const record = {
+  const record = await deploymentRecord(protocol, governance, {
     chainId: Number(chainId),
     deployer: deployer.address,
     block: block + 1,
-    MeshToken: await protocol.token.getAddress(),
-    ProtocolConfig: await protocol.config.getAddress(),
-    ProviderRegistry: await protocol.registry.getAddress(),
-    Staking: await protocol.staking.getAddress(),
-    Slashing: await protocol.slashing.getAddress(),
-    EmissionSchedule: await protocol.schedule.getAddress(),
-    EpochSeed: await protocol.seeds.getAddress(),
-    OracleHub: await protocol.hub.getAddress(),
-    RewardsDistributor: await protocol.distributor.getAddress(),
-    VotingPower: await governance.votes.getAddress(),
-    MeshTimelock: await governance.timelock.getAddress(),
-    MeshGovernor: await governance.governor.getAddress(),
     guardian,
     arbitrator,
-  };
+  });
   console.table(record);
 
   const epochLength = await protocol.config.epochLength();

@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { DEPLOYMENTS_DIR, deploymentPath } from "../../sdk/deployment";
+import type { ProtocolDeployment } from "./deploy";
+import type { GovernanceDeployment } from "./governance";
 
 export interface DeploymentRecord {
   chainId: number;
@@ -33,4 +35,31 @@ export function writeDeployment(record: DeploymentRecord, dir: string = DEPLOYME
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
   return file;
+}
+
+/** The record of a deployment handed to governance. */
+export async function deploymentRecord(
+  protocol: ProtocolDeployment,
+  governance: GovernanceDeployment,
+  meta: { chainId: number; deployer: string; block: number; guardian: string; arbitrator: string },
+): Promise<DeploymentRecord> {
+  return {
+    chainId: meta.chainId,
+    deployer: meta.deployer,
+    block: meta.block,
+    MeshToken: await protocol.token.getAddress(),
+    ProtocolConfig: await protocol.config.getAddress(),
+    ProviderRegistry: await protocol.registry.getAddress(),
+    Staking: await protocol.staking.getAddress(),
+    Slashing: await protocol.slashing.getAddress(),
+    EmissionSchedule: await protocol.schedule.getAddress(),
+    EpochSeed: await protocol.seeds.getAddress(),
+    OracleHub: await protocol.hub.getAddress(),
+    RewardsDistributor: await protocol.distributor.getAddress(),
+    VotingPower: await governance.votes.getAddress(),
+    MeshTimelock: await governance.timelock.getAddress(),
+    MeshGovernor: await governance.governor.getAddress(),
+    guardian: meta.guardian,
+    arbitrator: meta.arbitrator,
+  };
 }

@@ -17,7 +17,7 @@ import {
   type PenaltyEvent,
 } from "../../scripts/examples/integrator";
 import { deployProtocol } from "../../scripts/lib/deploy";
-import { writeDeployment, type DeploymentRecord } from "../../scripts/lib/deployments";
+import { deploymentRecord, writeDeployment } from "../../scripts/lib/deployments";
 import { deployGovernance } from "../../scripts/lib/governance";
 import { DeploymentFileError, connectMeshwork, deploymentPath } from "../../sdk/deployment";
 import { FaultKind, Param } from "../../sdk/enums";
@@ -62,25 +62,13 @@ describe("sdk/deployment: connectMeshwork and the integrator example", function 
       await protocol.token.connect(operator).approve(protocol.staking, ethers.MaxUint256);
       await protocol.staking.connect(operator).stake(1_000n * MESH);
     }
-    const record: DeploymentRecord = {
+    const record = await deploymentRecord(protocol, governance, {
       chainId: 31337,
       deployer: deployer.address,
       block,
-      MeshToken: await protocol.token.getAddress(),
-      ProtocolConfig: await protocol.config.getAddress(),
-      ProviderRegistry: await protocol.registry.getAddress(),
-      Staking: await protocol.staking.getAddress(),
-      Slashing: await protocol.slashing.getAddress(),
-      EmissionSchedule: await protocol.schedule.getAddress(),
-      EpochSeed: await protocol.seeds.getAddress(),
-      OracleHub: await protocol.hub.getAddress(),
-      RewardsDistributor: await protocol.distributor.getAddress(),
-      VotingPower: await governance.votes.getAddress(),
-      MeshTimelock: await governance.timelock.getAddress(),
-      MeshGovernor: await governance.governor.getAddress(),
       guardian: guardian.address,
       arbitrator: arbitrator.address,
-    };
+    });
     const dir = tmp();
     const file = writeDeployment(record, dir);
     return { ...protocol, governance, record, dir, file, oracles, deployer, alice, bob, outsider };
