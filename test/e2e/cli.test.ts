@@ -20,7 +20,7 @@ import { JsonRpcProvider, Wallet, ZeroHash, parseEther } from "ethers";
 import { connectMeshwork, type Meshwork } from "../../sdk/deployment";
 import { DeviceStatus, FaultKind, FaultParam, Param } from "../../sdk/enums";
 import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
-import { REPO_ROOT, advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "./network";
+import { REPO_ROOT, advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "../../scripts/lib/localnet/network";
 
 const CLI = path.join(REPO_ROOT, "scripts", "cli", "main.ts");
 const H3_CELL = "8c283082800b3ff";

@@ -10,7 +10,7 @@ import { readDeploymentFile } from "../../oracles/chain/contracts";
 import { proofDomain } from "../../oracles/proof";
 import { DeviceStatus, Param, ResourceClass } from "../../sdk/enums";
 import { oracleWallets } from "../helpers/verdicts";
-import { deployNetwork, portOpen, registerFleet, startHardhatNode, type HardhatNode, type Network } from "./network";
+import { deployNetwork, portOpen, registerFleet, startHardhatNode, type HardhatNode, type Network } from "../../scripts/lib/localnet/network";
 
 const HOUR = 3_600n;
 const FLEET_SIZE = 60;

@@ -20,8 +20,7 @@ import { DeviceStatus, FaultKind, ResourceClass } from "../../sdk/enums";
 import { hubDomain, signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
 import { createFleet, fleetProofs, type Behaviour, type Fleet } from "../../oracles/agent";
 import { verdictFileDataHash } from "../../oracles/aggregate";
-import { faultId } from "../../oracles/node/epoch-driver";
-import { proofDomain, toProofJson, type ProofRecord } from "../../oracles/proof";
+import { proofDomain, type ProofRecord } from "../../oracles/proof";
 import {
   advanceTo,
   deployNetwork,
@@ -33,9 +32,18 @@ import {
   type HardhatNode,
   type Network,
   type RegisteredFleet,
-} from "./network";
-import { oracleUrl, startOracle, type OracleNetworkSpec, type OracleSpec } from "./oracles";
-import { waitFor, type ServiceProcess } from "./process";
+} from "../../scripts/lib/localnet/network";
+import {
+  deliverProofs,
+  newDelivery,
+  proofKey,
+  settleEpoch,
+  type Delivery,
+  type OracleEndpoint,
+  type VerdictFile,
+} from "../../scripts/lib/localnet/epochs";
+import { oracleUrl, startOracle, type OracleNetworkSpec, type OracleSpec } from "../../scripts/lib/localnet/oracles";
+import { waitFor, type ServiceProcess } from "../../scripts/lib/localnet/process";
 
 const EPOCH_LENGTH = 7_200n;
 const CHALLENGE_WINDOW = 3_600n;
@@ -50,45 +58,6 @@ const PROPORTIONS = {
   replaying: 0.06,
   spoofing: 0.08,
 };
-const BATCH = 100;
-const VerdictStatus = { None: 0n, Pending: 1n, Disputed: 2n, Finalised: 3n } as const;
-
-interface VerdictFile {
-  epoch: string;
-  emission: string;
-  allocated: string;
-  rewardsRoot: string;
-  faultsRoot: string;
-  dataHash: string;
-  classes: { resourceClass: number; splitBps: number; pot: string; totalScore: string; allocated: string }[];
-  rewards: {
-    device: string;
-    resourceClass: number | null;
-    score: string;
-    reward: string;
-    cumulative: string;
-    proof: string[];
-  }[];
-  faults: { device: string; kind: number; evidence: string; proof: string[] }[];
-}
-
-interface Delivery {
-  /** Per oracle id: `${device}|${nonce}` of every proof it acknowledged. */
-  acked: Map<string, Set<string>>;
-  /** Rejection reasons and their counts, over all oracles. */
-  rejected: Map<string, number>;
-}
-
-const proofKey = (p: { device: string; nonce: bigint | string }): string => `${p.device}|${p.nonce.toString()}`;
-
-/** Deterministic shuffle (by keccak of a label per position). */
-function shuffled<T>(items: readonly T[], label: string): T[] {
-  return items
-    .map((item, i) => ({ item, k: ethers.id(`${label}/${i}`) }))
-    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
-    .map((x) => x.item);
-}
-
 describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)", function () {
   this.timeout(20 * 60_000);
 
@@ -170,44 +139,12 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
 
   // -------------------------------------------------------------------------------------------------------------
 
-  async function post(oracle: OracleSpec, body: unknown): Promise<Response> {
-    return fetch(`${oracleUrl(oracle)}/v1/proofs/batch`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  }
+  const endpoints = (): OracleEndpoint[] => live().map((o) => ({ id: o.id, url: oracleUrl(o) }));
 
-  /**
-   * Sends proofs: device member i to live oracle i mod n, and every third device also to the next one; each oracle
-   * gets its share in its own order. `split` (0..1) sends only that first share of every oracle's list; the rest is
-   * returned for later.
-   */
-  async function deliver(epoch: bigint, proofs: readonly ProofRecord[], delivery: Delivery, targets = live()) {
+  /** Every device to one live oracle, a third of them to a second one, each oracle in its own order. */
+  async function deliver(epoch: bigint, proofs: readonly ProofRecord[], delivery: Delivery): Promise<void> {
     const indexOf = new Map(fleet.members.map((m) => [m.device.address, m.index]));
-    const perOracle = new Map<string, ProofRecord[]>(targets.map((o) => [o.id, []]));
-    for (const p of proofs) {
-      const i = indexOf.get(p.device)!;
-      perOracle.get(targets[i % targets.length].id)!.push(p);
-      if (i % 3 === 0) perOracle.get(targets[(i + 1) % targets.length].id)!.push(p);
-    }
-    await Promise.all(
-      targets.map(async (o) => {
-        const acked = delivery.acked.get(o.id) ?? new Set<string>();
-        delivery.acked.set(o.id, acked);
-        const list = shuffled(perOracle.get(o.id)!, `${epoch}/${o.id}`);
-        for (let k = 0; k < list.length; k += BATCH) {
-          const chunk = list.slice(k, k + BATCH);
-          const response = await post(o, chunk.map(toProofJson));
-          expect(response.status, `batch to ${o.id}`).to.equal(200);
-          const body = (await response.json()) as { results: { index: number; accepted: boolean; error?: string }[] };
-          for (const r of body.results) {
-            if (r.accepted) acked.add(proofKey(chunk[r.index]));
-            else delivery.rejected.set(r.error!, (delivery.rejected.get(r.error!) ?? 0) + 1);
-          }
-        }
-      }),
-    );
+    await deliverProofs(epoch, proofs, endpoints(), (d) => indexOf.get(d)!, delivery);
   }
 
   /** Waits for the epoch's seed, moves to 30 s before its end and makes the fleet's proofs. */
@@ -225,59 +162,25 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
     await advanceTo(net.provider, bounds.end + 1n);
   }
 
-  /** Waits for the verdict, checks it, finalises it (time travel past the window) and waits for its faults. */
+  /**
+   * Waits for the verdict (every live oracle serving the same file), checks it against the chain, finalises it (time
+   * travel past the window) and waits for its faults.
+   */
   async function settle(epoch: bigint): Promise<VerdictFile> {
-    const { hub, slashing } = net.contracts;
-    const record = await waitFor(
-      `verdict of epoch ${epoch}`,
-      async () => {
-        const r = await hub.getVerdict(epoch);
-        return r.status === VerdictStatus.None ? undefined : r;
-      },
-      { timeoutMs: 180_000 },
-    );
+    const { hub } = net.contracts;
+    const { file, text, signers } = await settleEpoch(net.provider, net.contracts, epoch, endpoints());
+    expect(signers).to.be.gte(3);
     const [event] = await hub.queryFilter(hub.filters.VerdictSubmitted(epoch));
-    expect(event.args.signers).to.be.gte(3n);
-
-    // Every live oracle serves the same file, byte for byte, and it is the one the chain holds.
-    const served = await Promise.all(
-      live().map((o) =>
-        waitFor(`file of epoch ${epoch} at ${o.id}`, async () => {
-          const response = await fetch(`${oracleUrl(o)}/v1/verdicts/${epoch}/file`);
-          return response.status === 200 ? response.text() : undefined;
-        }),
-      ),
-    );
-    for (const text of served) expect(text).to.equal(served[0]);
-    const file = JSON.parse(served[0]) as VerdictFile;
-    expect(verdictFileDataHash(served[0])).to.equal(event.args.verdict.dataHash);
+    const record = await hub.getVerdict(epoch);
+    expect(verdictFileDataHash(text)).to.equal(event.args.verdict.dataHash);
     expect(file.rewardsRoot).to.equal(record.rewardsRoot);
     expect(file.faultsRoot).to.equal(record.faultsRoot);
-
-    await advanceTo(net.provider, record.challengeEndsAt + 1n);
-    await waitFor(
-      `finalisation of epoch ${epoch}`,
-      async () => (await hub.getVerdict(epoch)).status === VerdictStatus.Finalised,
-      { timeoutMs: 60_000 },
-    );
-    const unapplied = new Set(file.faults.map((f) => faultId(f.device, f.kind, epoch)));
-    await waitFor(
-      `faults of epoch ${epoch} applied`,
-      async () => {
-        for (const id of unapplied) {
-          if (!(await slashing.penalised(id))) return false;
-          unapplied.delete(id);
-        }
-        return true;
-      },
-      { timeoutMs: 120_000, everyMs: 1_000 },
-    );
     files.set(epoch, file);
     return file;
   }
 
   async function runEpoch(epoch: bigint): Promise<VerdictFile> {
-    const delivery: Delivery = { acked: new Map(), rejected: new Map() };
+    const delivery = newDelivery();
     deliveries.set(epoch, delivery);
     const t0 = Date.now();
     const proofs = await epochProofs(epoch);
@@ -400,7 +303,7 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
   it("finalises with 2 of 5 oracles SIGKILLed mid-epoch; restarted, they have lost no acknowledged proof and catch up", async function () {
     const killed = spec.oracles.slice(0, 2);
     const epoch = 3n;
-    const delivery: Delivery = { acked: new Map(), rejected: new Map() };
+    const delivery = newDelivery();
     deliveries.set(epoch, delivery);
     const proofs = await epochProofs(epoch);
     const half = Math.floor(proofs.length / 2);
@@ -446,7 +349,7 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
     running.delete(byzantine.id);
 
     const epoch = 5n;
-    const delivery: Delivery = { acked: new Map(), rejected: new Map() };
+    const delivery = newDelivery();
     deliveries.set(epoch, delivery);
     await deliver(epoch, await epochProofs(epoch), delivery);
     await endEpoch(epoch);

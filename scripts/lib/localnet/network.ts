@@ -22,17 +22,18 @@ import {
   type TransactionRequest,
 } from "ethers";
 
-import type { DeploymentFile } from "../../oracles/chain/contracts";
-import { onChainCapacity, registrationDomain, signDeviceRegistration } from "../../oracles/agent/register";
-import type { Fleet, FleetMember } from "../../oracles/agent/fleet";
-import type { EpochWindow } from "../../oracles/verify/mapping";
-import { deployProtocol, type ProtocolDeployment } from "../../scripts/lib/deploy";
-import { ClassParam, Param, ResourceClass } from "../../sdk/enums";
-import type { ProtocolConfig } from "../../typechain-types";
+import type { DeploymentFile } from "../../../oracles/chain/contracts";
+import { onChainCapacity, registrationDomain, signDeviceRegistration } from "../../../oracles/agent/register";
+import type { Fleet, FleetMember } from "../../../oracles/agent/fleet";
+import type { EpochWindow } from "../../../oracles/verify/mapping";
+import { deployProtocol, type ProtocolDeployment } from "../deploy";
+import { deployGovernance, type GovernanceDeployment, type GovernanceOptions } from "../governance";
+import { ClassParam, Param, ResourceClass } from "../../../sdk/enums";
+import type { ProtocolConfig } from "../../../typechain-types";
 import { startProcess, type ServiceProcess } from "./process";
 
-/** The repository root (this file is test/e2e/network.ts). */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The repository root (this file is scripts/lib/localnet/network.ts). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 export const MESH = 10n ** 18n;
 /** Hardhat node funds the first 20 accounts of the mnemonic. */
@@ -239,6 +240,8 @@ export interface DeployNetworkOptions {
   treasury?: string;
   /** Where to write the deployment file (`scripts/deploy.ts` format); none if absent. */
   deploymentFile?: string;
+  /** Hand the protocol to governance once the parameters are set (the deployer keeps no role). */
+  governance?: GovernanceOptions;
 }
 
 export interface Network {
@@ -250,6 +253,8 @@ export interface Network {
   /** The deployed protocol, connected to the deployer. */
   contracts: ProtocolDeployment;
   deployment: DeploymentFile;
+  /** Null unless `governance` was asked for. */
+  governance: GovernanceDeployment | null;
 }
 
 /** Parameters each option sets. */
@@ -297,6 +302,8 @@ export async function deployNetwork(url: string, options: DeployNetworkOptions):
     await (await contracts.config.setParam(param, value)).wait();
   }
 
+  const governance =
+    options.governance === undefined ? null : await deployGovernance(deployer, contracts, options.governance);
   const deployment: DeploymentFile = {
     chainId: Number(chainId),
     deployer: deployer.address,
@@ -309,12 +316,19 @@ export async function deployNetwork(url: string, options: DeployNetworkOptions):
     EpochSeed: await contracts.seeds.getAddress(),
     OracleHub: await contracts.hub.getAddress(),
     RewardsDistributor: await contracts.distributor.getAddress(),
+    ...(governance === null
+      ? {}
+      : {
+          VotingPower: await governance.votes.getAddress(),
+          MeshTimelock: await governance.timelock.getAddress(),
+          MeshGovernor: await governance.governor.getAddress(),
+        }),
   };
   if (options.deploymentFile !== undefined) {
     await mkdir(path.dirname(options.deploymentFile), { recursive: true });
     await writeFile(options.deploymentFile, JSON.stringify(deployment, null, 2) + "\n");
   }
-  return { url, provider, chainId, deployer, contracts, deployment };
+  return { url, provider, chainId, deployer, contracts, deployment, governance };
 }
 
 /* FLEET REGISTRATION */

@@ -1,0 +1,507 @@
+/**
+ * `npm start`: a whole Meshwork network on this machine, end to end.
+ *
+ * A Hardhat node (or the chain at `--chain`), the protocol deployed and handed to governance, five oracle processes
+ * (3-of-5), a simulated fleet of every class with cheaters and absentees, and `epochs` epochs driven on chain time
+ * (epochs last two days of chain time; the chain is moved forward instead of waiting). Along the way a provider joins
+ * through the operator CLI and runs a compute device, a governance proposal changes the class split, one oracle is
+ * killed, every device's rewards are claimed; then a summary. Figures in the summary are read back from the chain and
+ * from the verdict files the oracles published.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { ethers, Wallet } from "ethers";
+
+import { createFleet, Device, fleetProofs, type Behaviour, type Fleet } from "../../../oracles/agent";
+import { proofDomain, type ProofRecord } from "../../../oracles/proof";
+import { Param, ResourceClass } from "../../../sdk/enums";
+import { deliverProofs, newDelivery, settleEpoch, type OracleEndpoint, type VerdictFile } from "./epochs";
+import {
+  advanceTo,
+  deployNetwork,
+  epochBounds,
+  freePort,
+  hardhatAccount,
+  MESH,
+  registerFleet,
+  REPO_ROOT,
+  startHardhatNode,
+  type Network,
+} from "./network";
+import { oracleUrl, startOracle, type OracleNetworkSpec, type OracleSpec } from "./oracles";
+import { waitFor, type ServiceProcess } from "./process";
+
+export interface RunOptions {
+  devices: number;
+  epochs: number;
+  keepRunning: boolean;
+  /** JSON-RPC URL of a running node to use instead of starting one. */
+  chain?: string;
+  /** Where logs, stores, verdict files and the deployment go. */
+  workdir: string;
+  /** Also write the summary's figures as JSON here. */
+  summaryJson?: string;
+  seed: string;
+  log: (line: string) => void;
+}
+
+export interface Summary {
+  chainId: number;
+  rpcUrl: string;
+  epochs: { epoch: number; signers: number; devicesPaid: number; faults: number; allocated: string }[];
+  finalisedEpochs: number;
+  classes: {
+    resourceClass: string;
+    devices: number;
+    score: string;
+    rewards: string;
+    claimed: string;
+    slashes: number;
+    slashed: string;
+  }[];
+  emission: { allocated: string; scheduled: string; minted: string };
+  totalClaimed: string;
+  slashedTotal: string;
+  faultsApplied: number;
+  jailed: Record<string, number>;
+  provider: { operator: string; device: string; claimed: string };
+  governance: { proposalId: string; state: string; splitBefore: number[]; splitAfter: number[]; fromEpoch: number };
+  killedOracle: string | null;
+  /** The oracles' HTTP addresses (all of them, the killed one included). */
+  oracles: string[];
+  workdir: string;
+}
+
+const EPOCH_LENGTH = 2n * 86_400n;
+const HOUR = 3_600n;
+const DAY = 86_400n;
+const PROPORTIONS = { honest: 0.6, offline: 0.06, flaky: 0.1, lazy: 0.08, forging: 0.05, replaying: 0.05, spoofing: 0.06 };
+const PROPOSAL_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
+const className = (c: number): string => Object.keys(ResourceClass)[c] ?? String(c);
+const mesh = (wei: bigint): string => Number(ethers.formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 2 });
+
+/** Runs the network; resolves with the summary (after `--keep-running`, once interrupted). */
+export async function runLocalNetwork(options: RunOptions, stop: { signal: AbortSignal }): Promise<Summary> {
+  const { log, workdir } = options;
+  mkdirSync(workdir, { recursive: true });
+  const children: ServiceProcess[] = [];
+  const oracles = new Map<string, ServiceProcess>();
+  const cleanup = async (): Promise<void> => {
+    await Promise.all([...oracles.values()].map((p) => p.stop()));
+    await Promise.all(children.map((p) => p.stop()));
+  };
+  // Ctrl-C: end the children at once, so whatever the run awaits fails fast.
+  stop.signal.addEventListener("abort", () => void cleanup(), { once: true });
+  try {
+    const summary = await run(options, children, oracles, stop.signal);
+    if (options.keepRunning && !stop.signal.aborted) {
+      printJoin(summary, oracles, log);
+      await new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve(), { once: true }));
+    }
+    return summary;
+  } finally {
+    log("Stopping oracles and chain...");
+    await cleanup();
+  }
+}
+
+async function run(
+  options: RunOptions,
+  children: ServiceProcess[],
+  oracles: Map<string, ServiceProcess>,
+  signal: AbortSignal,
+): Promise<Summary> {
+  const { log, workdir } = options;
+  const checkStop = (): void => {
+    if (signal.aborted) throw new Error("interrupted");
+  };
+
+  // 1. Chain and deployment, handed to governance with short governance timings (chain time is moved forward).
+  let url = options.chain;
+  if (url === undefined) {
+    const node = await startHardhatNode();
+    children.push(node);
+    url = node.url;
+    log(`Chain: Hardhat node at ${url}`);
+  } else log(`Chain: ${url}`);
+  const oracleKeys = [1, 2, 3, 4, 5].map((i) => hardhatAccount(i));
+  const guardian = hardhatAccount(6).address;
+  const arbitrator = hardhatAccount(7).address;
+  const deploymentsDir = path.join(workdir, "deployments");
+  const network = await deployNetwork(url, {
+    oracles: oracleKeys.map((k) => k.address),
+    epochLength: EPOCH_LENGTH,
+    challengeWindow: HOUR,
+    submissionWindow: DAY,
+    jailAfterMissedEpochs: 2n,
+    params: { [Param.UnbondingPeriod]: DAY },
+    governance: { guardian, arbitrator, votingDelay: HOUR, votingPeriod: DAY, quorumPercent: 4n },
+    deploymentFile: path.join(deploymentsDir, "pending.json"),
+  });
+  const deploymentFile = path.join(deploymentsDir, `${network.chainId}.json`);
+  writeFileSync(deploymentFile, JSON.stringify(network.deployment, null, 2) + "\n");
+  const { contracts } = network;
+  const governance = network.governance!;
+  log(`Deployed Meshwork (chain ${network.chainId}); every admin role is the timelock's. Addresses: ${deploymentFile}`);
+  checkStop();
+
+  // 2. The fleet, registered through its operators.
+  const domain = proofDomain(network.chainId, await contracts.registry.getAddress());
+  const fleet = createFleet({ count: options.devices, seed: options.seed, proportions: PROPORTIONS, domain });
+  const registered = await registerFleet(network, fleet, { operators: Math.max(2, Math.ceil(options.devices / 25)) });
+  const counts = new Map<Behaviour, number>();
+  for (const m of fleet.members) counts.set(m.behaviour, (counts.get(m.behaviour) ?? 0) + 1);
+  log(
+    `Fleet: ${options.devices} devices of every class under ${registered.operators.length} operators ` +
+      `(${[...counts.entries()].map(([b, n]) => `${n} ${b}`).join(", ")}), registered in ${registered.elapsedMs} ms`,
+  );
+
+  // 3. Five oracle processes.
+  const specs: OracleSpec[] = [];
+  for (const [i, key] of oracleKeys.entries()) {
+    const id = `oracle-${i + 1}`;
+    specs.push({
+      id,
+      key,
+      port: await freePort(),
+      storePath: path.join(workdir, `${id}.sqlite`),
+      logFile: path.join(workdir, `${id}.log`),
+    });
+  }
+  const spec: OracleNetworkSpec = {
+    rpcUrl: url,
+    deploymentFile,
+    oracles: specs,
+    env: { MESHWORK_POLL_MS: "300", MESHWORK_SYNC_INTERVAL_MS: "500", MESHWORK_STAGGER_MS: "2000" },
+  };
+  const started = await Promise.all(specs.map((o) => startOracle(spec, o)));
+  specs.forEach((o, i) => oracles.set(o.id, started[i]));
+  log(`Oracles: ${specs.map((o) => `${o.id} ${oracleUrl(o)}`).join(", ")} (3 of 5 sign a verdict)`);
+  const live = (): OracleEndpoint[] => specs.filter((o) => oracles.has(o.id)).map((o) => ({ id: o.id, url: oracleUrl(o) }));
+  checkStop();
+
+  // 4. A provider joins through the operator CLI and runs a CPU compute device.
+  const providerKey = hardhatAccount(9, network.provider);
+  await (await contracts.token.connect(network.deployer).transfer(providerKey.address, 1_000n * MESH)).wait();
+  const cli = (...args: string[]): Promise<string> =>
+    runCli(args, { MESHWORK_RPC_URL: url!, MESHWORK_KEY: providerKey.privateKey, DEPLOYMENTS_DIR: deploymentsDir });
+  const keyFile = path.join(workdir, "provider-device.key");
+  await cli("device", "keygen", "--out", keyFile);
+  await cli("stake", "100");
+  await cli("device", "register", "--device-key-file", keyFile, "--class", "ComputeCpu", "--capacity", "4");
+  const providerWallet = loadKey(keyFile);
+  const providerDevice = new Device({
+    wallet: providerWallet,
+    resourceClass: ResourceClass.ComputeCpu,
+    capacity: 4,
+    location: fleet.members[0].device.location,
+  });
+  log(`Provider ${providerKey.address} joined with the CLI: staked 100 MESH, registered device ${providerDevice.address}`);
+
+  // 5. Governance: the genesis holder delegates its votes and proposes to move 10 % of emission to storage.
+  const { schedule } = contracts;
+  const { governor } = governance;
+  await (await contracts.token.connect(network.deployer).delegate(network.deployer.address)).wait();
+  const splitBefore = (await schedule.classSplitAt(0)).map(Number);
+  const splitAfter = [...splitBefore];
+  splitAfter[ResourceClass.Coverage] -= 1_000;
+  splitAfter[ResourceClass.Storage] += 1_000;
+  const description = "Move 10% of emission from Coverage to Storage";
+  const proposal = {
+    targets: [await schedule.getAddress()],
+    values: [0n],
+    calldatas: [schedule.interface.encodeFunctionData("setClassSplit", [splitAfter as never])],
+    descriptionHash: ethers.id(description),
+  };
+  const gov = governor.connect(network.deployer);
+  const proposeTx = await gov.propose(proposal.targets, proposal.values, proposal.calldatas, description);
+  await proposeTx.wait();
+  const proposalId = await gov.hashProposal(proposal.targets, proposal.values, proposal.calldatas, proposal.descriptionHash);
+  log(`Governance: proposal ${shortId(proposalId)} "${description}" (vote in 1 h, for 1 day; then a 2-day timelock)`);
+  let splitFrom = -1;
+
+  // 6. Epochs.
+  const indexOf = new Map<string, number>(fleet.members.map((m) => [m.device.address, m.index]));
+  indexOf.set(providerDevice.address, fleet.members.length);
+  const files = new Map<bigint, VerdictFile>();
+  const summaryEpochs: Summary["epochs"] = [];
+  const killAt = options.epochs >= 2 ? BigInt(Math.floor(options.epochs / 2)) : -1n;
+  let killed: string | null = null;
+  for (let e = 0n; e < BigInt(options.epochs); e++) {
+    checkStop();
+    const t0 = Date.now();
+    const bounds = await epochBounds(contracts.config, e);
+    await waitFor(`seed of epoch ${e}`, async () => contracts.seeds.hasSeed(e));
+    const seed = await contracts.seeds.seedOf(e);
+
+    // Governance steps at their times inside the epoch.
+    const state = async (): Promise<number> => Number(await gov.state(proposalId));
+    if ((await state()) === 0) await advanceTo(network.provider, (await gov.proposalSnapshot(proposalId)) + 1n);
+    if ((await state()) === 1) {
+      await (await gov.castVote(proposalId, 1)).wait();
+      await advanceTo(network.provider, (await gov.proposalDeadline(proposalId)) + 1n);
+      log(`  governance: voted for; ${PROPOSAL_STATES[await state()]}`);
+    }
+    if ((await state()) === 4 && (await latestTimestamp(network)) < bounds.end - 60n) {
+      await (await gov.queue(proposal.targets, proposal.values, proposal.calldatas, proposal.descriptionHash)).wait();
+      log(`  governance: queued in the timelock`);
+    }
+    if ((await state()) === 5) {
+      const eta = await gov.proposalEta(proposalId);
+      if (eta < bounds.end - 60n) {
+        if (eta > (await latestTimestamp(network))) await advanceTo(network.provider, eta);
+        await (await gov.execute(proposal.targets, proposal.values, proposal.calldatas, proposal.descriptionHash)).wait();
+        splitFrom = Number(e) + 1;
+        log(`  governance: executed; the new class split pays from epoch ${splitFrom}`);
+      }
+    }
+
+    await advanceTo(network.provider, bounds.end - 30n);
+    const proofs: ProofRecord[] = [
+      ...fleetProofs(fleet, e, seed, bounds.window),
+      ...providerDevice.proofs({ epoch: e, seed, window: bounds.window, domain }),
+    ];
+    const delivery = newDelivery();
+    const byIndex = (d: string): number => indexOf.get(d) ?? 0;
+    if (e === killAt) {
+      const half = Math.floor(proofs.length / 2);
+      await deliverProofs(e, proofs.slice(0, half), live(), byIndex, delivery);
+      const victim = specs[specs.length - 1];
+      await oracles.get(victim.id)!.stop("SIGKILL");
+      oracles.delete(victim.id);
+      killed = victim.id;
+      log(`  ${victim.id} killed (SIGKILL) mid-epoch; the other four go on`);
+      await deliverProofs(e, proofs.slice(half), live(), byIndex, delivery);
+    } else {
+      await deliverProofs(e, proofs, live(), byIndex, delivery);
+    }
+    const accepted = [...delivery.acked.entries()].map(([id, s]) => `${id} ${s.size}`).join(", ");
+    const rejected = [...delivery.rejected.entries()].map(([why, n]) => `${n} ${why}`).join(", ") || "none";
+    log(`epoch ${e}: ${proofs.length} proofs sent; accepted ${accepted}; rejected ${rejected}`);
+
+    await advanceTo(network.provider, bounds.end + 1n);
+    const settled = await settleEpoch(network.provider, contracts, e, live());
+    files.set(e, settled.file);
+    writeFileSync(path.join(workdir, `verdict-${e}.json`), settled.text);
+    const paid = settled.file.rewards.filter((r) => BigInt(r.reward) > 0n).length;
+    summaryEpochs.push({
+      epoch: Number(e),
+      signers: settled.signers,
+      devicesPaid: paid,
+      faults: settled.file.faults.length,
+      allocated: settled.file.allocated,
+    });
+    log(
+      `  verdict signed by ${settled.signers} of 5, finalised; ${paid} devices paid ${mesh(BigInt(settled.file.allocated))} ` +
+        `MESH, ${settled.file.faults.length} faults penalised (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  }
+  checkStop();
+
+  // 7. Claims: the provider through the CLI, everyone else in batches (anyone may claim for any device).
+  const lastEpoch = BigInt(options.epochs - 1);
+  const last = files.get(lastEpoch)!;
+  const { distributor } = contracts;
+  const providerLeaf = last.rewards.find((r) => r.device === providerDevice.address);
+  if (providerLeaf !== undefined && BigInt(providerLeaf.cumulative) > 0n) {
+    await cli("claim", "--oracle", live()[0].url, "--device", providerDevice.address);
+  }
+  const claims = last.rewards
+    .filter((r) => BigInt(r.cumulative) > 0n)
+    .map((r) => ({ device: r.device, cumulativeAmount: BigInt(r.cumulative), proof: r.proof }));
+  const pendingClaims: typeof claims = [];
+  for (const c of claims) if ((await distributor.claimed(c.device)) < c.cumulativeAmount) pendingClaims.push(c);
+  for (let k = 0; k < pendingClaims.length; k += 40) {
+    await (await distributor.connect(network.deployer).claimMany(pendingClaims.slice(k, k + 40))).wait();
+  }
+  log(`Claims: rewards of ${claims.length} devices paid into their operators' staking pools`);
+
+  return summarise(network, fleet, files, summaryEpochs, {
+    rpcUrl: url,
+    workdir,
+    provider: { operator: providerKey.address, device: providerDevice.address },
+    governance: {
+      proposalId,
+      state: PROPOSAL_STATES[Number(await gov.state(proposalId))],
+      splitBefore,
+      splitAfter,
+      splitFrom,
+    },
+    killed,
+    oracles: specs.map(oracleUrl),
+    log,
+    summaryJson: options.summaryJson,
+  });
+}
+
+async function summarise(
+  network: Network,
+  fleet: Fleet,
+  files: Map<bigint, VerdictFile>,
+  epochs: Summary["epochs"],
+  ctx: {
+    rpcUrl: string;
+    workdir: string;
+    provider: { operator: string; device: string };
+    governance: { proposalId: bigint; state: string; splitBefore: number[]; splitAfter: number[]; splitFrom: number };
+    killed: string | null;
+    oracles: string[];
+    log: (line: string) => void;
+    summaryJson?: string;
+  },
+): Promise<Summary> {
+  const { contracts } = network;
+  const { distributor, slashing, registry, hub, schedule } = contracts;
+  const last = [...files.values()].at(-1)!;
+  const classOf = new Map<string, number>(fleet.members.map((m) => [m.device.address, m.device.resourceClass]));
+  classOf.set(ctx.provider.device, ResourceClass.ComputeCpu);
+  const penalties = await slashing.queryFilter(slashing.filters.FaultPenalised());
+
+  const classes: Summary["classes"] = [];
+  for (const c of Object.values(ResourceClass)) {
+    const devices = [...classOf.entries()].filter(([, k]) => k === c).map(([d]) => d);
+    let claimed = 0n;
+    for (const d of devices) claimed += await distributor.claimed(d);
+    const mine = penalties.filter((p) => classOf.get(p.args.device) === c);
+    classes.push({
+      resourceClass: className(c),
+      devices: devices.length,
+      score: [...files.values()].reduce((s, f) => s + BigInt(f.classes[c].totalScore), 0n).toString(),
+      rewards: last.rewards.filter((r) => r.resourceClass === c).reduce((s, r) => s + BigInt(r.cumulative), 0n).toString(),
+      claimed: claimed.toString(),
+      slashes: mine.length,
+      slashed: mine.reduce((s, p) => s + p.args.slashed, 0n).toString(),
+    });
+  }
+  const behaviourOf = new Map(fleet.members.map((m) => [m.device.address, m.behaviour]));
+  const jailed: Record<string, number> = {};
+  for (const [device, behaviour] of behaviourOf) {
+    if (Number((await registry.getDevice(device)).status) === 2) jailed[behaviour] = (jailed[behaviour] ?? 0) + 1;
+  }
+  const lastEpoch = BigInt(last.epoch);
+  const allocated = last.rewards.reduce((s, r) => s + BigInt(r.cumulative), 0n);
+  const finalised = await hub.latestFinalised();
+  const summary: Summary = {
+    chainId: Number(network.chainId),
+    rpcUrl: ctx.rpcUrl,
+    epochs,
+    finalisedEpochs: finalised.exists ? Number(finalised.epoch) + 1 : 0,
+    classes,
+    emission: {
+      allocated: allocated.toString(),
+      scheduled: (await schedule.cumulativeEmission(lastEpoch + 1n)).toString(),
+      minted: (await distributor.totalMinted()).toString(),
+    },
+    totalClaimed: (await distributor.totalClaimed()).toString(),
+    slashedTotal: penalties.reduce((s, p) => s + p.args.slashed, 0n).toString(),
+    faultsApplied: penalties.length,
+    jailed,
+    provider: { ...ctx.provider, claimed: (await distributor.claimed(ctx.provider.device)).toString() },
+    governance: {
+      proposalId: ctx.governance.proposalId.toString(),
+      state: ctx.governance.state,
+      splitBefore: ctx.governance.splitBefore,
+      splitAfter: ctx.governance.splitAfter,
+      fromEpoch: ctx.governance.splitFrom,
+    },
+    killedOracle: ctx.killed,
+    oracles: ctx.oracles,
+    workdir: ctx.workdir,
+  };
+  printSummary(summary, ctx.log);
+  if (ctx.summaryJson !== undefined) writeFileSync(ctx.summaryJson, JSON.stringify(summary, null, 2) + "\n");
+  return summary;
+}
+
+function printSummary(s: Summary, log: (line: string) => void): void {
+  const table = (head: string[], rows: string[][]): void => {
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    log(line(head));
+    log(widths.map((w) => "-".repeat(w)).join("  "));
+    for (const r of rows) log(line(r));
+  };
+  log("");
+  log("Summary");
+  log("");
+  table(
+    ["class", "devices", "verified work (score)", "rewards MESH", "claimed MESH", "slashes", "slashed MESH"],
+    s.classes.map((c) => [
+      c.resourceClass,
+      String(c.devices),
+      BigInt(c.score).toLocaleString("en-US"),
+      mesh(BigInt(c.rewards)),
+      mesh(BigInt(c.claimed)),
+      String(c.slashes),
+      mesh(BigInt(c.slashed)),
+    ]),
+  );
+  log("");
+  table(
+    ["epoch", "oracle signatures", "devices paid", "faults", "allocated MESH"],
+    s.epochs.map((e) => [String(e.epoch), `${e.signers} of 5`, String(e.devicesPaid), String(e.faults), mesh(BigInt(e.allocated))]),
+  );
+  log("");
+  log(
+    `Emission: ${mesh(BigInt(s.emission.allocated))} MESH allocated to devices of ${mesh(BigInt(s.emission.scheduled))} ` +
+      `scheduled for epochs 0-${s.epochs.length - 1} (minted ${mesh(BigInt(s.emission.minted))}); ` +
+      `claimed ${mesh(BigInt(s.totalClaimed))}. The rest is rounding dust and the pots of classes nobody earned.`,
+  );
+  log(`Finalised epochs: ${s.finalisedEpochs}. Faults penalised: ${s.faultsApplied} (${mesh(BigInt(s.slashedTotal))} MESH slashed).`);
+  log(`Jailed devices by behaviour: ${Object.entries(s.jailed).map(([b, n]) => `${n} ${b}`).join(", ") || "none"}.`);
+  log(`Provider ${s.provider.operator}: device ${s.provider.device} claimed ${mesh(BigInt(s.provider.claimed))} MESH.`);
+  log(
+    `Governance: proposal ${shortId(BigInt(s.governance.proposalId))} ${s.governance.state}; class split ` +
+      `${s.governance.splitBefore.join("/")} -> ${s.governance.splitAfter.join("/")} (bps, Coverage/Storage/GPU/CPU/` +
+      `Mapping/Energy)${s.governance.fromEpoch >= 0 ? ` from epoch ${s.governance.fromEpoch}` : ""}.`,
+  );
+  if (s.killedOracle !== null) log(`Oracle killed mid-run: ${s.killedOracle}; every epoch still finalised.`);
+  log(`Verdict files, oracle logs and stores: ${s.workdir}`);
+}
+
+function printJoin(s: Summary, oracles: Map<string, ServiceProcess>, log: (line: string) => void): void {
+  const deployments = path.join(s.workdir, "deployments");
+  log("");
+  log("The network keeps running; press Ctrl-C to stop it. To join as a provider, in another terminal:");
+  log(`  export MESHWORK_RPC_URL=${s.rpcUrl} DEPLOYMENTS_DIR=${deployments}`);
+  log("  export MESHWORK_KEY=<a funded key, e.g. Hardhat account 12's>");
+  log("  npm run cli -- device keygen --out my-device.key");
+  log("  npm run cli -- stake 100");
+  log("  npm run cli -- device register --device-key-file my-device.key --class ComputeCpu --capacity 4");
+  log("  npm run cli -- status <your address>");
+  log(`Oracles still up: ${[...oracles.keys()].join(", ")} (logs in ${s.workdir}).`);
+}
+
+const shortId = (id: bigint): string => {
+  const hex = id.toString(16);
+  return `0x${hex.slice(0, 6)}…${hex.slice(-4)}`;
+};
+
+async function latestTimestamp(network: Network): Promise<bigint> {
+  const block = await network.provider.getBlock("latest");
+  return BigInt(block?.timestamp ?? 0);
+}
+
+function loadKey(file: string): Wallet {
+  return new Wallet(readFileSync(file, "utf8").trim());
+}
+
+/** Runs the operator CLI as a user would; rejects with its one-line error. */
+function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/cli/main.ts", ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`cli ${args.join(" ")}: ${err.trim() || `exit ${code}`}`)),
+    );
+  });
+}
