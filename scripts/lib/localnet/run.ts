@@ -75,6 +75,8 @@ export interface Summary {
 }
 
 const EPOCH_LENGTH = 2n * 86_400n;
+/** With --keep-running, how long each epoch waits (30 s of chain time before its end) for agents outside. */
+const AGENT_WAIT_MS = 20_000;
 const HOUR = 3_600n;
 const DAY = 86_400n;
 const PROPORTIONS = { honest: 0.6, offline: 0.06, flaky: 0.1, lazy: 0.08, forging: 0.05, replaying: 0.05, spoofing: 0.06 };
@@ -96,10 +98,6 @@ export async function runLocalNetwork(options: RunOptions, stop: { signal: Abort
   stop.signal.addEventListener("abort", () => void cleanup(), { once: true });
   try {
     const summary = await run(options, children, oracles, stop.signal);
-    if (options.keepRunning && !stop.signal.aborted) {
-      printJoin(summary, oracles, log);
-      await new Promise<void>((resolve) => stop.signal.addEventListener("abort", () => resolve(), { once: true }));
-    }
     return summary;
   } finally {
     log("Stopping oracles and chain...");
@@ -229,12 +227,64 @@ async function run(
   const summaryEpochs: Summary["epochs"] = [];
   const killAt = options.epochs >= 2 ? BigInt(Math.floor(options.epochs / 2)) : -1n;
   let killed: string | null = null;
-  for (let e = 0n; e < BigInt(options.epochs); e++) {
-    checkStop();
+
+  /**
+   * One epoch of the fleet (and the provider's device): proofs delivered 30 s before the end (after `agentWaitMs` for
+   * devices outside this process), the epoch ended, its verdict settled. With `kill`, the last live oracle is
+   * SIGKILLed halfway through the delivery.
+   */
+  const playEpoch = async (e: bigint, kill: boolean, agentWaitMs: number): Promise<void> => {
     const t0 = Date.now();
     const bounds = await epochBounds(contracts.config, e);
     await waitFor(`seed of epoch ${e}`, async () => contracts.seeds.hasSeed(e));
     const seed = await contracts.seeds.seedOf(e);
+    if ((await latestTimestamp(network)) < bounds.end - 30n) await advanceTo(network.provider, bounds.end - 30n);
+    const proofs: ProofRecord[] = [
+      ...fleetProofs(fleet, e, seed, bounds.window),
+      ...providerDevice.proofs({ epoch: e, seed, window: bounds.window, domain }),
+    ];
+    const delivery = newDelivery();
+    const byIndex = (d: string): number => indexOf.get(d) ?? 0;
+    if (kill) {
+      const half = Math.floor(proofs.length / 2);
+      await deliverProofs(e, proofs.slice(0, half), live(), byIndex, delivery);
+      const victim = specs[specs.length - 1];
+      await oracles.get(victim.id)!.stop("SIGKILL");
+      oracles.delete(victim.id);
+      killed = victim.id;
+      log(`  ${victim.id} killed (SIGKILL) mid-epoch; the other four go on`);
+      await deliverProofs(e, proofs.slice(half), live(), byIndex, delivery);
+    } else {
+      await deliverProofs(e, proofs, live(), byIndex, delivery);
+    }
+    const accepted = [...delivery.acked.entries()].map(([id, set]) => `${id} ${set.size}`).join(", ");
+    const rejected = [...delivery.rejected.entries()].map(([why, n]) => `${n} ${why}`).join(", ") || "none";
+    log(`epoch ${e}: ${proofs.length} proofs sent; accepted ${accepted}; rejected ${rejected}`);
+    if (agentWaitMs > 0) await sleep(agentWaitMs, signal);
+    checkStop();
+
+    await advanceTo(network.provider, bounds.end + 1n);
+    const settled = await settleEpoch(network.provider, contracts, e, live());
+    files.set(e, settled.file);
+    writeFileSync(path.join(workdir, `verdict-${e}.json`), settled.text);
+    const paid = settled.file.rewards.filter((r) => BigInt(r.reward) > 0n).length;
+    summaryEpochs.push({
+      epoch: Number(e),
+      signers: settled.signers,
+      devicesPaid: paid,
+      faults: settled.file.faults.length,
+      allocated: settled.file.allocated,
+    });
+    log(
+      `  verdict signed by ${settled.signers} of 5, finalised; ${paid} devices paid ` +
+        `${mesh(BigInt(settled.file.allocated))} MESH, ${settled.file.faults.length} faults penalised ` +
+        `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  };
+  for (let e = 0n; e < BigInt(options.epochs); e++) {
+    checkStop();
+    const bounds = await epochBounds(contracts.config, e);
+    await waitFor(`seed of epoch ${e}`, async () => contracts.seeds.hasSeed(e));
 
     // Governance steps at their times inside the epoch.
     const state = async (): Promise<number> => Number(await gov.state(proposalId));
@@ -258,45 +308,7 @@ async function run(
       }
     }
 
-    await advanceTo(network.provider, bounds.end - 30n);
-    const proofs: ProofRecord[] = [
-      ...fleetProofs(fleet, e, seed, bounds.window),
-      ...providerDevice.proofs({ epoch: e, seed, window: bounds.window, domain }),
-    ];
-    const delivery = newDelivery();
-    const byIndex = (d: string): number => indexOf.get(d) ?? 0;
-    if (e === killAt) {
-      const half = Math.floor(proofs.length / 2);
-      await deliverProofs(e, proofs.slice(0, half), live(), byIndex, delivery);
-      const victim = specs[specs.length - 1];
-      await oracles.get(victim.id)!.stop("SIGKILL");
-      oracles.delete(victim.id);
-      killed = victim.id;
-      log(`  ${victim.id} killed (SIGKILL) mid-epoch; the other four go on`);
-      await deliverProofs(e, proofs.slice(half), live(), byIndex, delivery);
-    } else {
-      await deliverProofs(e, proofs, live(), byIndex, delivery);
-    }
-    const accepted = [...delivery.acked.entries()].map(([id, s]) => `${id} ${s.size}`).join(", ");
-    const rejected = [...delivery.rejected.entries()].map(([why, n]) => `${n} ${why}`).join(", ") || "none";
-    log(`epoch ${e}: ${proofs.length} proofs sent; accepted ${accepted}; rejected ${rejected}`);
-
-    await advanceTo(network.provider, bounds.end + 1n);
-    const settled = await settleEpoch(network.provider, contracts, e, live());
-    files.set(e, settled.file);
-    writeFileSync(path.join(workdir, `verdict-${e}.json`), settled.text);
-    const paid = settled.file.rewards.filter((r) => BigInt(r.reward) > 0n).length;
-    summaryEpochs.push({
-      epoch: Number(e),
-      signers: settled.signers,
-      devicesPaid: paid,
-      faults: settled.file.faults.length,
-      allocated: settled.file.allocated,
-    });
-    log(
-      `  verdict signed by ${settled.signers} of 5, finalised; ${paid} devices paid ${mesh(BigInt(settled.file.allocated))} ` +
-        `MESH, ${settled.file.faults.length} faults penalised (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-    );
+    await playEpoch(e, e === killAt, 0);
   }
   checkStop();
 
@@ -318,7 +330,7 @@ async function run(
   }
   log(`Claims: rewards of ${claims.length} devices paid into their operators' staking pools`);
 
-  return summarise(network, fleet, files, summaryEpochs, {
+  const summary = await summarise(network, fleet, files, summaryEpochs, {
     rpcUrl: url,
     workdir,
     provider: { operator: providerKey.address, device: providerDevice.address },
@@ -334,6 +346,21 @@ async function run(
     log,
     summaryJson: options.summaryJson,
   });
+  if (!options.keepRunning) return summary;
+
+  // 8. Keep running: the fleet goes on epoch after epoch, leaving time before each epoch's end for outside agents.
+  const joiner = hardhatAccount(12, network.provider);
+  await (await contracts.token.connect(network.deployer).transfer(joiner.address, 10_000n * MESH)).wait();
+  printJoin(summary, joiner.privateKey, live(), log);
+  for (let e = BigInt(options.epochs); !signal.aborted; e++) {
+    try {
+      await playEpoch(e, false, AGENT_WAIT_MS);
+    } catch (error) {
+      if (signal.aborted) break;
+      throw error;
+    }
+  }
+  return summary;
 }
 
 async function summarise(
@@ -461,23 +488,36 @@ function printSummary(s: Summary, log: (line: string) => void): void {
   log(`Verdict files, oracle logs and stores: ${s.workdir}`);
 }
 
-function printJoin(s: Summary, oracles: Map<string, ServiceProcess>, log: (line: string) => void): void {
+function printJoin(s: Summary, key: string, oracles: readonly OracleEndpoint[], log: (line: string) => void): void {
   const deployments = path.join(s.workdir, "deployments");
   log("");
-  log("The network keeps running; press Ctrl-C to stop it. To join as a provider, in another terminal:");
+  log("The network keeps running: a new epoch every minute or so, each waiting 20 s before its end for your devices.");
+  log("Press Ctrl-C to stop it. To join as a provider, in another terminal (the key is a Hardhat test account");
+  log("given 10,000 MESH):");
   log(`  export MESHWORK_RPC_URL=${s.rpcUrl} DEPLOYMENTS_DIR=${deployments}`);
-  log("  export MESHWORK_KEY=<a funded key, e.g. Hardhat account 12's>");
+  log(`  export MESHWORK_KEY=${key}`);
   log("  npm run cli -- device keygen --out my-device.key");
   log("  npm run cli -- stake 100");
   log("  npm run cli -- device register --device-key-file my-device.key --class ComputeCpu --capacity 4");
+  log(`  npm run agent -- --key-file my-device.key --class ComputeCpu --capacity 4 --oracle ${oracles[0].url}`);
   log("  npm run cli -- status <your address>");
-  log(`Oracles still up: ${[...oracles.keys()].join(", ")} (logs in ${s.workdir}).`);
+  log("For storage: --class Storage --capacity 1 on both, and --folder <a folder of your files> for the agent.");
+  log(`Oracles up: ${oracles.map((o) => `${o.id} ${o.url}`).join(", ")} (logs in ${s.workdir}).`);
 }
 
 const shortId = (id: bigint): string => {
   const hex = id.toString(16);
   return `0x${hex.slice(0, 6)}…${hex.slice(-4)}`;
 };
+
+/** Waits `ms`, or less if `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
 
 async function latestTimestamp(network: Network): Promise<bigint> {
   const block = await network.provider.getBlock("latest");
