@@ -10,6 +10,10 @@ export type ResourceClass = (typeof ResourceClass)[keyof typeof ResourceClass];
 export const DeviceStatus = { None: 0, Active: 1, Jailed: 2, Exiting: 3, Removed: 4 } as const;
 export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
 
+/** `VerdictStatus` of contracts/interfaces/IOracleHub.sol. */
+export const VerdictStatus = { None: 0, Pending: 1, Disputed: 2, Finalised: 3 } as const;
+export type VerdictStatus = (typeof VerdictStatus)[keyof typeof VerdictStatus];
+
 export const FaultKind = { MissedDuty: 0, InvalidProof: 1, LocationSpoofing: 2, DoubleRegistration: 3 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 

@@ -24,7 +24,7 @@
 import { ethers, type Signer, type TypedDataDomain } from "ethers";
 import type { Logger } from "pino";
 
-import { Param } from "../../sdk/enums";
+import { Param, VerdictStatus } from "../../sdk/enums";
 import { hubDomain, signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
 import { aggregateEpoch, verdictFileDataHash } from "../aggregate";
 import {
@@ -53,7 +53,6 @@ export function faultId(device: string, kind: number, epoch: bigint): string {
 /** The previous verdict's file is needed and neither this oracle nor any peer has it (yet). */
 export class MissingVerdictFileError extends MeshworkError {}
 
-export const VerdictStatus = { None: 0, Pending: 1, Disputed: 2, Finalised: 3 } as const;
 
 export interface EpochDriverOptions {
   /** Contracts connected to the oracle's signer (transactions are sent from it). */

@@ -29,7 +29,9 @@ export const ProposalState = {
 const Support = { against: 0, for: 1, abstain: 2 } as const;
 
 export function govCommand(): Command {
-  const gov = new Command("gov").description("on-chain governance: delegate votes, propose, vote, queue, execute, show");
+  const gov = new Command("gov").description(
+    "on-chain governance: delegate votes, propose, vote, queue, execute, show",
+  );
 
   gov
     .command("delegate")
@@ -49,8 +51,14 @@ export function govCommand(): Command {
     .description("propose a ProtocolConfig parameter change (refused before sending if outside the on-chain bounds)")
     .requiredOption("--param <name>", `parameter: ${paramNames.join(", ")}`)
     .requiredOption("--value <v>", 'new value: a whole number as the contract takes it, or MESH like "100MESH"')
-    .option("--class <class>", `resource class, for ${Object.keys(ClassParam).join("/")}: ${Object.keys(ResourceClass).join(", ")}`)
-    .option("--fault <kind>", `fault kind, for ${Object.keys(FaultParam).join("/")}: ${Object.keys(FaultKind).join(", ")}`)
+    .option(
+      "--class <class>",
+      `resource class, for ${Object.keys(ClassParam).join("/")}: ${Object.keys(ResourceClass).join(", ")}`,
+    )
+    .option(
+      "--fault <kind>",
+      `fault kind, for ${Object.keys(FaultParam).join("/")}: ${Object.keys(FaultKind).join(", ")}`,
+    )
     .option("--description <text>", "proposal description (default: generated from the change)")
     .addHelpText(
       "after",
@@ -102,10 +110,7 @@ export function govCommand(): Command {
       const proposalId = parseProposalId(idText);
       await withSession(openSend(globalsOf(command)), async (s) => {
         const governor = governanceOf(s).governor;
-        const state = await stateOf(governor, proposalId);
-        if (state !== ProposalState.Succeeded) {
-          throw new CliError(`proposal ${proposalId} is ${enumName(ProposalState, state)}, not Succeeded: cannot queue`);
-        }
+        await requireState(governor, proposalId, ProposalState.Succeeded, "queue");
         const p = await findProposal(s, proposalId);
         await s.send("queue", governor.queue(p.targets, p.values, p.calldatas, keccakText(p.description)));
         const eta = await governor.proposalEta(proposalId);
@@ -121,10 +126,7 @@ export function govCommand(): Command {
       const proposalId = parseProposalId(idText);
       await withSession(openSend(globalsOf(command)), async (s) => {
         const governor = governanceOf(s).governor;
-        const state = await stateOf(governor, proposalId);
-        if (state !== ProposalState.Queued) {
-          throw new CliError(`proposal ${proposalId} is ${enumName(ProposalState, state)}, not Queued: cannot execute`);
-        }
+        await requireState(governor, proposalId, ProposalState.Queued, "execute");
         const [eta, now] = await Promise.all([governor.proposalEta(proposalId), s.now()]);
         if (eta > now) {
           throw new CliError(
@@ -210,9 +212,11 @@ function paramKind(text: string): ParamKind {
   const global = find(Param);
   if (global !== undefined) return { type: "global", name: global, id: Param[global as keyof typeof Param] };
   const perClass = find(ClassParam);
-  if (perClass !== undefined) return { type: "class", name: perClass, id: ClassParam[perClass as keyof typeof ClassParam] };
+  if (perClass !== undefined)
+    return { type: "class", name: perClass, id: ClassParam[perClass as keyof typeof ClassParam] };
   const perFault = find(FaultParam);
-  if (perFault !== undefined) return { type: "fault", name: perFault, id: FaultParam[perFault as keyof typeof FaultParam] };
+  if (perFault !== undefined)
+    return { type: "fault", name: perFault, id: FaultParam[perFault as keyof typeof FaultParam] };
   const all = [...Object.keys(Param), ...Object.keys(ClassParam), ...Object.keys(FaultParam)];
   throw new CliError(`unknown parameter "${text}"; one of: ${all.join(", ")}`);
 }
@@ -227,7 +231,8 @@ async function propose(options: ProposeOptions, command: Command): Promise<void>
         `${change.label} = ${change.value} is outside its on-chain bounds [${change.min}, ${change.max}]: not proposing`,
       );
     }
-    if (change.value === change.current) throw new CliError(`${change.label} is already ${change.current}: nothing to propose`);
+    if (change.value === change.current)
+      throw new CliError(`${change.label} is already ${change.current}: nothing to propose`);
     const [have, threshold] = await Promise.all([votes.getVotes(s.account), governor.proposalThreshold()]);
     if (have < threshold) {
       throw new CliError(
@@ -260,6 +265,15 @@ function parseProposalId(text: string): bigint {
 async function stateOf(governor: MeshGovernor, proposalId: bigint): Promise<number> {
   if ((await governor.proposalSnapshot(proposalId)) === 0n) throw new CliError(`unknown proposal ${proposalId}`);
   return Number(await governor.state(proposalId));
+}
+
+/** Refuses, before sending, an action the proposal's state does not allow. */
+async function requireState(governor: MeshGovernor, proposalId: bigint, wanted: number, action: string): Promise<void> {
+  const state = await stateOf(governor, proposalId);
+  if (state !== wanted) {
+    const [is, should] = [enumName(ProposalState, state), enumName(ProposalState, wanted)];
+    throw new CliError(`proposal ${proposalId} is ${is}, not ${should}: cannot ${action}`);
+  }
 }
 
 interface ProposalActions {

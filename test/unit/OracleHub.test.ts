@@ -6,11 +6,11 @@ import type { TypedDataDomain, Wallet } from "ethers";
 import { OracleHub__factory, type OracleHub } from "../../typechain-types";
 import { VERDICT_TYPES, hubDomain, signVerdict, verdictDigest } from "../../sdk/verdict";
 import { buildFaultsTree } from "../../sdk/trees";
+import { VerdictStatus } from "../../sdk/enums";
 import { DAY, FaultKind, MESH, hubFixture, type HubFixture } from "../helpers/fixtures";
 import { makeVerdict, signedBy, type EpochVerdict } from "../helpers/verdicts";
 
 /** `VerdictStatus` of IOracleHub. */
-const VerdictStatus = { None: 0, Pending: 1, Disputed: 2, Finalised: 3 } as const;
 
 const HOUR = 3_600n;
 // ProtocolConfig defaults

@@ -7,11 +7,11 @@ import { ethers, type JsonRpcProvider } from "ethers";
 
 import { faultId } from "../../../oracles/node/epoch-driver";
 import { toProofJson, type ProofRecord } from "../../../oracles/proof";
+import { VerdictStatus } from "../../../sdk/enums";
 import type { ProtocolDeployment } from "../deploy";
 import { advanceTo } from "./network";
 import { waitFor } from "./process";
 
-export const VerdictStatus = { None: 0n, Pending: 1n, Disputed: 2n, Finalised: 3n } as const;
 
 /** The parts of a verdict file the local network reads (oracles/aggregate/README.md has the whole layout). */
 export interface VerdictFile {
@@ -120,7 +120,7 @@ export async function settleEpoch(
     `verdict of epoch ${epoch}`,
     async () => {
       const r = await hub.getVerdict(epoch);
-      return r.status === VerdictStatus.None ? undefined : r;
+      return Number(r.status) === VerdictStatus.None ? undefined : r;
     },
     { timeoutMs: 300_000 },
   );
@@ -140,7 +140,7 @@ export async function settleEpoch(
   await advanceTo(provider, record.challengeEndsAt + 1n);
   await waitFor(
     `finalisation of epoch ${epoch}`,
-    async () => (await hub.getVerdict(epoch)).status === VerdictStatus.Finalised,
+    async () => Number((await hub.getVerdict(epoch)).status) === VerdictStatus.Finalised,
     { timeoutMs: 120_000 },
   );
   const unapplied = new Set(file.faults.map((f) => faultId(f.device, f.kind, epoch)));

@@ -16,6 +16,7 @@ import { ethers, Wallet } from "ethers";
 
 import { createFleet, Device, fleetProofs, type Behaviour, type Fleet } from "../../../oracles/agent";
 import { proofDomain, type ProofRecord } from "../../../oracles/proof";
+import { deploymentPath } from "../../../sdk/deployment";
 import { Param, ResourceClass } from "../../../sdk/enums";
 import { deliverProofs, newDelivery, settleEpoch, type OracleEndpoint, type VerdictFile } from "./epochs";
 import {
@@ -136,9 +137,9 @@ async function run(
     jailAfterMissedEpochs: 2n,
     params: { [Param.UnbondingPeriod]: DAY },
     governance: { guardian, arbitrator, votingDelay: HOUR, votingPeriod: DAY, quorumPercent: 4n },
-    deploymentFile: path.join(deploymentsDir, "pending.json"),
   });
-  const deploymentFile = path.join(deploymentsDir, `${network.chainId}.json`);
+  const deploymentFile = deploymentPath(network.chainId, deploymentsDir);
+  mkdirSync(deploymentsDir, { recursive: true });
   writeFileSync(deploymentFile, JSON.stringify(network.deployment, null, 2) + "\n");
   const { contracts } = network;
   const governance = network.governance!;
