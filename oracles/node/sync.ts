@@ -251,9 +251,24 @@ export class PeerSync {
 
   private async fetchPage(peer: Peer, epoch: bigint, after: number): Promise<z.infer<typeof pageSchema>> {
     const url = `${peer.url}/v1/sync/proofs?epoch=${epoch}&after=${after}&limit=${this.pageSize}`;
-    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.abort.signal]);
-    const res = await this.fetchFn(url, { signal, headers: { accept: "application/json" } });
-    const text = await readLimited(res, this.maxPageBytes);
+    // One controller with a plain timer: an `AbortSignal.timeout` combined through `AbortSignal.any` is held weakly and
+    // can be garbage-collected before it fires, leaving the request hanging.
+    const request = new AbortController();
+    const stop = (): void => request.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener("abort", stop, { once: true });
+    const timer = setTimeout(
+      () => request.abort(new PeerFailure(`no answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchFn(url, { signal: request.signal, headers: { accept: "application/json" } });
+      text = await readLimited(res, this.maxPageBytes);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener("abort", stop);
+    }
     if (!res.ok) throw new PeerFailure(`HTTP ${res.status}`);
     let body: unknown;
     try {

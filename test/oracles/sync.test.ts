@@ -334,7 +334,8 @@ describe("oracles/node sync", function () {
 
     it("times out a peer that does not answer", async function () {
       const b = await oracle();
-      const app = Fastify({ logger: false });
+      // The request never gets an answer; closing the server must not wait for it.
+      const app = Fastify({ logger: false, forceCloseConnections: true });
       app.get("/v1/sync/proofs", () => new Promise<never>(() => undefined));
       const url = await listen(app);
       const started = Date.now();
