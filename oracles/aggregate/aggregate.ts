@@ -1,4 +1,4 @@
-import { getAddress, isAddress, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import { getAddress, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 
 import { DeviceStatus, FaultKind, ResourceClass } from "../../sdk/enums";
 import { buildFaultsTree, buildRewardsTree } from "../../sdk/trees";
@@ -23,6 +23,7 @@ export const VERDICT_FILE_VERSION = 1;
 
 const CLASS_COUNT = Object.keys(ResourceClass).length;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const UPPER_HEX = /[A-F]/;
 
 /**
  * The epoch's verdict: a pure, deterministic function of its input (see oracles/aggregate/README.md for the rules).
@@ -36,9 +37,10 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
   if (epoch < 0n || epoch >= 1n << 64n) throw new AggregateInputError("epoch out of uint64 range", { details: { epoch } });
   if (emission < 0n) throw new AggregateInputError("negative emission", { details: { emission } });
   const split = checkSplit(input.classSplitBps);
-  const devices = indexDevices(input);
-  const outcomes = dedupeOutcomes(input.outcomes);
-  const previous = normalisePrevious(input.previous);
+  const address = addressNormaliser();
+  const devices = indexDevices(input, address);
+  const outcomes = dedupeOutcomes(input.outcomes, address);
+  const previous = normalisePrevious(input.previous, address);
 
   // Scores: Active devices only, verified proofs of a kind their class may send.
   const scores = new Map<string, bigint>();
@@ -74,7 +76,7 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
   }));
 
   // Rewards list and cumulative tree.
-  const listed = [...new Set([...scores.keys(), ...previous.keys()])].sort(compareAddress);
+  const listed = sortAddresses(new Set([...scores.keys(), ...previous.keys()]));
   const rewards: DeviceReward[] = listed.map((device) => {
     const reward = rewardOf.get(device) ?? 0n;
     return {
@@ -90,7 +92,7 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
   const cumulative: CumulativeLeaf[] = leafDevices.map((r, i) => ({
     device: r.device,
     cumulativeAmount: r.cumulative,
-    leaf: rewardsTree!.leafHash([r.device, r.cumulative]),
+    leaf: rewardsTree!.leafHashAt(i),
     proof: rewardsTree!.getProof(i),
   }));
   const rewardsRoot = rewardsTree?.root ?? ZeroHash;
@@ -100,7 +102,7 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
   const faultsTree = faultList.length === 0 ? null : buildFaultsTree(faultList);
   const faults: FaultEntry[] = faultList.map((f, i) => ({
     ...f,
-    leaf: faultsTree!.leafHash([f.device, f.kind, f.evidence]),
+    leaf: faultsTree!.leafHashAt(i),
     proof: faultsTree!.getProof(i),
   }));
   const faultsRoot = faultsTree?.root ?? ZeroHash;
@@ -155,9 +157,34 @@ interface KnownDevice {
   status: DeviceStatus;
 }
 
-function address(value: string, what: string): string {
-  if (!isAddress(value)) throw new AggregateInputError(`${what}: not an address`, { details: { value } });
-  return getAddress(value);
+type AddressNormaliser = (value: string, what: string) => string;
+
+/**
+ * Checksums addresses, remembering each spelling seen: one epoch names each device in up to dozens of outcomes, and
+ * `getAddress` hashes (keccak256) on every call.
+ */
+function addressNormaliser(): AddressNormaliser {
+  const seen = new Map<string, string>();
+  return (value, what) => {
+    let checksummed = seen.get(value);
+    if (checksummed === undefined) {
+      try {
+        checksummed = getAddress(value); // throws on anything isAddress rejects
+      } catch (cause) {
+        throw new AggregateInputError(`${what}: not an address`, { details: { value }, cause });
+      }
+      seen.set(value, checksummed);
+    }
+    return checksummed;
+  };
+}
+
+/** Addresses ascending by value (`compareAddress` order), lowercasing each once. */
+function sortAddresses(addresses: Iterable<string>): string[] {
+  return [...addresses]
+    .map((a) => ({ a, key: a.toLowerCase() }))
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+    .map((x) => x.a);
 }
 
 function checkSplit(bps: readonly number[]): number[] {
@@ -179,7 +206,7 @@ function statusOf(s: DeviceStatusInput): DeviceStatus {
   return n;
 }
 
-function indexDevices(input: AggregateInput): Map<string, KnownDevice> {
+function indexDevices(input: AggregateInput, address: AddressNormaliser): Map<string, KnownDevice> {
   const out = new Map<string, KnownDevice>();
   for (const d of input.devices) {
     const device = address(d.device, "device");
@@ -192,25 +219,47 @@ function indexDevices(input: AggregateInput): Map<string, KnownDevice> {
   return out;
 }
 
-/** Normalised outcomes, one per (device, nonce), sorted by (device, nonce). */
-function dedupeOutcomes(outcomes: readonly ProofOutcome[]): ProofOutcome[] {
-  const byProof = new Map<string, { o: ProofOutcome; sig: string }>();
+/**
+ * Normalised outcomes, one per (device, nonce) (the first seen), sorted by (device, nonce). Grouped per device rather
+ * than keyed by a (device, nonce) string: an epoch of 100,000 devices has millions of outcomes.
+ */
+function dedupeOutcomes(outcomes: readonly ProofOutcome[], address: AddressNormaliser): ProofOutcome[] {
+  const byDevice = new Map<string, ProofOutcome[]>();
   for (const raw of outcomes) {
     if (!BYTES32.test(raw.evidence)) throw new AggregateInputError("evidence must be bytes32 hex", { details: { evidence: raw.evidence } });
-    const o: ProofOutcome = { ...raw, device: address(raw.device, "outcome device"), evidence: raw.evidence.toLowerCase() };
-    const r = o.result;
-    const sig = [o.kind, o.evidence, r.ok, r.ok ? r.workUnits : "", r.ok ? r.quality : "", r.ok ? "" : r.fault].join("|");
-    const key = `${o.device}|${o.nonce.toString()}`;
-    const seen = byProof.get(key);
-    if (seen === undefined) byProof.set(key, { o, sig });
-    else if (seen.sig !== sig) throw new AggregateInputError("conflicting outcomes for one proof", { details: { key } });
+    const device = address(raw.device, "outcome device");
+    const evidence = UPPER_HEX.test(raw.evidence) ? raw.evidence.toLowerCase() : raw.evidence; // no garbage copy
+    // Copy only what normalisation changes (most outcomes arrive normalised).
+    const o: ProofOutcome = device === raw.device && evidence === raw.evidence ? raw : { ...raw, device, evidence };
+    const group = byDevice.get(device);
+    if (group === undefined) byDevice.set(device, [o]);
+    else group.push(o);
   }
-  return [...byProof.values()]
-    .map((v) => v.o)
-    .sort((a, b) => compareAddress(a.device, b.device) || (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0));
+  const out: ProofOutcome[] = [];
+  for (const device of sortAddresses(byDevice.keys())) {
+    const group = byDevice.get(device)!.sort((a, b) => (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0)); // stable
+    let kept: ProofOutcome | undefined;
+    for (const o of group) {
+      if (kept !== undefined && kept.nonce === o.nonce) {
+        if (outcomeSignature(kept) !== outcomeSignature(o)) {
+          throw new AggregateInputError("conflicting outcomes for one proof", { details: { key: `${device}|${o.nonce.toString()}` } });
+        }
+        continue;
+      }
+      kept = o;
+      out.push(o);
+    }
+  }
+  return out;
 }
 
-function normalisePrevious(previous: AggregateInput["previous"]): Map<string, bigint> {
+/** What copies of one proof's outcome must agree on (not the free-text reason). */
+function outcomeSignature(o: ProofOutcome): string {
+  const r = o.result;
+  return [o.kind, o.evidence, r.ok, r.ok ? r.workUnits : "", r.ok ? r.quality : "", r.ok ? "" : r.fault].join("|");
+}
+
+function normalisePrevious(previous: AggregateInput["previous"], address: AddressNormaliser): Map<string, bigint> {
   const entries: [string, bigint][] = previous instanceof Map ? [...previous.entries()] : Object.entries(previous);
   const out = new Map<string, bigint>();
   for (const [key, amount] of entries) {
