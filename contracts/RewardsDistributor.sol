@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IRewardsDistributor, RewardClaim} from "./interfaces/IRewardsDistributor.sol";
 import {IEmissionSchedule} from "./interfaces/IEmissionSchedule.sol";
@@ -12,7 +13,8 @@ import {IStaking} from "./interfaces/IStaking.sol";
 import {ExpiringPause} from "./utils/ExpiringPause.sol";
 
 /// @title RewardsDistributor
-/// @notice Mints scheduled emission for finalised epochs and pays cumulative Merkle claims into operators' pools.
+/// @notice Mints scheduled emission for finalised epochs into the staking contract and credits cumulative Merkle claims
+/// to operators' pools there (a claim moves no tokens).
 contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
     IMeshToken public immutable token;
     IOracleHub public immutable hub;
@@ -23,12 +25,11 @@ contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
     uint64 private _rootEpoch;
     bool private _synced; // a finalised verdict has been adopted
     bytes32 private _root;
+    // One slot, read and written by every claim. Supply is far below 2^128 (EmissionSchedule's cap).
+    uint128 private _totalMinted;
+    uint128 private _totalClaimed;
     /// @inheritdoc IRewardsDistributor
     mapping(address device => uint256) public claimed;
-    /// @inheritdoc IRewardsDistributor
-    uint256 public totalMinted;
-    /// @inheritdoc IRewardsDistributor
-    uint256 public totalClaimed;
 
     constructor(
         IMeshToken token_,
@@ -44,7 +45,6 @@ contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
         schedule = schedule_;
         registry = registry_;
         staking = staking_;
-        token_.approve(address(staking_), type(uint256).max);
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -55,10 +55,14 @@ contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
         _rootEpoch = epoch;
         _root = root;
         // Cumulative: epochs that never got a verdict are paid with the next finalised one.
-        uint256 minted = schedule.cumulativeEmission(uint256(epoch) + 1) - totalMinted;
-        totalMinted += minted;
+        uint256 cumulative = schedule.cumulativeEmission(uint256(epoch) + 1);
+        uint256 minted = cumulative - _totalMinted;
+        _totalMinted = SafeCast.toUint128(cumulative);
         emit RootUpdated(epoch, root, minted);
-        if (minted > 0) token.mint(address(this), minted);
+        if (minted > 0) {
+            token.mint(address(staking), minted);
+            staking.reserveRewards(minted);
+        }
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -67,15 +71,27 @@ contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
         whenNotPaused
         returns (uint256 amount)
     {
-        sync();
-        amount = _claim(device, cumulativeAmount, proof);
+        bytes32 leaf = leafHash(device, cumulativeAmount);
+        // The root in use is checked first: a claim syncs (and pays for it) only when its proof is for a newer root.
+        if (!MerkleProof.verifyCalldata(proof, _root, leaf)) {
+            sync();
+            if (!_synced) revert NoFinalisedRoot();
+            if (!MerkleProof.verifyCalldata(proof, _root, leaf)) revert InvalidProof(device, cumulativeAmount);
+        }
+        amount = _pay(device, cumulativeAmount);
     }
 
     /// @inheritdoc IRewardsDistributor
     function claimMany(RewardClaim[] calldata claims) external whenNotPaused returns (uint256 total) {
         sync();
+        if (!_synced) revert NoFinalisedRoot();
+        bytes32 root = _root;
         for (uint256 i; i < claims.length; ++i) {
-            total += _claim(claims[i].device, claims[i].cumulativeAmount, claims[i].proof);
+            RewardClaim calldata c = claims[i];
+            if (!MerkleProof.verifyCalldata(c.proof, root, leafHash(c.device, c.cumulativeAmount))) {
+                revert InvalidProof(c.device, c.cumulativeAmount);
+            }
+            total += _pay(c.device, c.cumulativeAmount);
         }
     }
 
@@ -85,30 +101,34 @@ contract RewardsDistributor is IRewardsDistributor, ExpiringPause {
     }
 
     /// @inheritdoc IRewardsDistributor
+    function totalMinted() external view returns (uint256) {
+        return _totalMinted;
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function totalClaimed() external view returns (uint256) {
+        return _totalClaimed;
+    }
+
+    /// @inheritdoc IRewardsDistributor
     function currentRoot() external view returns (uint64 epoch, bytes32 rewardsRoot) {
         return (_rootEpoch, _root);
     }
 
-    function _claim(address device, uint256 cumulativeAmount, bytes32[] calldata proof)
-        private
-        returns (uint256 amount)
-    {
-        if (!_synced) revert NoFinalisedRoot();
-        if (!MerkleProof.verifyCalldata(proof, _root, leafHash(device, cumulativeAmount))) {
-            revert InvalidProof(device, cumulativeAmount);
-        }
+    /// @dev Pays `device` its `cumulativeAmount` (proven against the current root) minus what it was already paid.
+    function _pay(address device, uint256 cumulativeAmount) private returns (uint256 amount) {
         uint256 already = claimed[device];
         if (cumulativeAmount <= already) revert NothingToClaim(device, cumulativeAmount, already);
         address operator = registry.operatorOf(device);
         if (operator == address(0)) revert UnknownDevice(device);
 
         amount = cumulativeAmount - already;
-        uint256 paid = totalClaimed + amount;
-        if (paid > totalMinted) revert ClaimExceedsMinted(paid, totalMinted);
+        uint256 paid = _totalClaimed + amount;
+        if (paid > _totalMinted) revert ClaimExceedsMinted(paid, _totalMinted);
         claimed[device] = cumulativeAmount;
-        totalClaimed = paid;
+        _totalClaimed = uint128(paid); // <= _totalMinted
 
         emit RewardsClaimed(device, operator, amount, cumulativeAmount);
-        staking.addRewards(operator, amount);
+        staking.creditRewards(operator, amount);
     }
 }

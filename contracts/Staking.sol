@@ -24,6 +24,8 @@ contract Staking is IStaking, AccessControl {
     /// @inheritdoc IStaking
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @inheritdoc IStaking
+    bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    /// @inheritdoc IStaking
     uint256 public constant REWARD_SCALE = 1e36;
     uint256 private constant BPS = 10_000; // basis-point scale
 
@@ -189,24 +191,24 @@ contract Staking is IStaking, AccessControl {
 
     /// @inheritdoc IStaking
     function addRewards(address operator, uint256 amount) external {
-        if (amount == 0) revert ZeroAmount();
-        OperatorStake storage op = _operators[operator];
-        uint256 afterCommission = amount - Math.mulDiv(amount, commissionOf(operator), BPS);
-        uint256 delegatedTokens = op.delegated.tokens;
-        uint256 toDelegators;
-        if (delegatedTokens > 0 && op.delegated.shares > 0) {
-            // Payouts round down; what delegators cannot claim to the wei stays in the reserve as dust.
-            toDelegators = Math.mulDiv(afterCommission, delegatedTokens, delegatedTokens + op.selfStake);
-            uint256 increment = Math.mulDiv(toDelegators, REWARD_SCALE, op.delegated.shares);
-            if (increment == 0) toDelegators = 0;
-            op.rewardPerShare += increment;
-        }
-        uint256 toOperator = amount - toDelegators;
-        op.operatorRewards += toOperator;
+        _allocateRewards(operator, amount);
         rewardsReserved += amount;
-
-        emit RewardsAdded(operator, msg.sender, toOperator, toDelegators);
         token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IStaking
+    function reserveRewards(uint256 amount) external onlyRole(DISTRIBUTOR_ROLE) {
+        uint256 reserved = rewardsReserved + amount;
+        uint256 owed = totalStaked + totalUnbonding + reserved;
+        uint256 held = token.balanceOf(address(this));
+        if (held < owed) revert RewardsUnfunded(held, owed);
+        rewardsReserved = reserved;
+        emit RewardsReserved(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function creditRewards(address operator, uint256 amount) external onlyRole(DISTRIBUTOR_ROLE) {
+        _allocateRewards(operator, amount);
     }
 
     /// @inheritdoc IStaking
@@ -406,6 +408,26 @@ contract Staking is IStaking, AccessControl {
 
     /// @dev Brings a delegation's rewards up to date; drops shares of a wiped generation (keeping what they earned);
     /// lowers its votes to its value when a slash took part of it.
+    /// @dev Splits `amount` of `operator`'s rewards: commission first, then pro rata between its self-stake and its
+    /// delegators (by reward-per-share). The caller accounts for the tokens.
+    function _allocateRewards(address operator, uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        OperatorStake storage op = _operators[operator];
+        uint256 afterCommission = amount - Math.mulDiv(amount, commissionOf(operator), BPS);
+        uint256 delegatedTokens = op.delegated.tokens;
+        uint256 toDelegators;
+        if (delegatedTokens > 0 && op.delegated.shares > 0) {
+            // Payouts round down; what delegators cannot claim to the wei stays in the reserve as dust.
+            toDelegators = Math.mulDiv(afterCommission, delegatedTokens, delegatedTokens + op.selfStake);
+            uint256 increment = Math.mulDiv(toDelegators, REWARD_SCALE, op.delegated.shares);
+            if (increment == 0) toDelegators = 0;
+            op.rewardPerShare += increment;
+        }
+        uint256 toOperator = amount - toDelegators;
+        op.operatorRewards += toOperator;
+        emit RewardsAdded(operator, msg.sender, toOperator, toDelegators);
+    }
+
     function _syncDelegation(address operator, OperatorStake storage op, Delegation storage d, address delegator)
         private
     {

@@ -14,9 +14,10 @@ struct RewardClaim {
 /// @notice Pays providers from emission. For each finalised epoch the oracle verdict carries a Merkle root of
 /// cumulative rewards per device; `sync` mints the emission scheduled up to that epoch (including what earlier
 /// epochs without a verdict rolled over) and adopts the root. A claim pays a device's cumulative amount minus what was
-/// already claimed, so one proof covers every past epoch at a cost independent of how many were missed. The payout
-/// goes to the device's operator through `Staking.addRewards`, which splits it with the operator's delegators
-/// (commission first); the operator collects its part with `Staking.claimRewards`.
+/// already claimed, so one proof covers every past epoch at a cost independent of how many were missed. Emission is
+/// minted straight into the staking contract and reserved there (`Staking.reserveRewards`); a claim credits the
+/// device's operator (`Staking.creditRewards`, which splits it with the operator's delegators, commission first)
+/// without moving tokens; the operator collects its part with `Staking.claimRewards`.
 /// @dev Trust: governance (`DEFAULT_ADMIN_ROLE`) only appoints the pause guardian, who can stop claims for a while
 /// (`IExpiringPause`); nobody can redirect or seize rewards. The distributor mints only up to
 /// `EmissionSchedule.cumulativeEmission` of the latest finalised epoch, and pays out at most what it minted, whatever
@@ -39,11 +40,12 @@ interface IRewardsDistributor is IExpiringPause {
     /// @notice Paying this claim would pay out more than was minted (a faulty root).
     error ClaimExceedsMinted(uint256 claimedAfter, uint256 totalMinted);
 
-    /// @notice Adopts the latest finalised root and mints the emission scheduled up to its epoch. Anyone; claims
-    /// call it first.
+    /// @notice Adopts the latest finalised root and mints the emission scheduled up to its epoch into the staking
+    /// contract. Anyone; a claim calls it when its proof is not for the root in use, `claimMany` always.
     function sync() external;
 
-    /// @notice Pays `device`'s unclaimed rewards to its operator's staking pool. Anyone may call.
+    /// @notice Pays `device`'s unclaimed rewards to its operator's staking pool. Anyone may call. The proof is
+    /// checked against the root in use, then, if it fails, against the latest finalised one (after `sync`).
     /// @return amount Tokens paid.
     function claim(address device, uint256 cumulativeAmount, bytes32[] calldata proof)
         external

@@ -39,8 +39,9 @@ struct UnbondingRequest {
 /// delegator rewards by cumulative reward-per-share.
 /// @dev Trust: only `SLASHER_ROLE` (the slashing module) can take stake, and only stake of the operator it names,
 /// active or unbonding, self-stake first and then delegators pro rata. No role can move unslashed stake: withdrawals
-/// need only the cooldown. Governance (`DEFAULT_ADMIN_ROLE`) manages the slasher role; the timelock delay
-/// exceeds the unbonding period, so stakers can leave before a new slasher is appointed.
+/// need only the cooldown. `DISTRIBUTOR_ROLE` (the rewards distributor) can only reserve tokens this contract already
+/// holds beyond what it owes, and credit them as rewards. Governance (`DEFAULT_ADMIN_ROLE`) manages both roles; the
+/// timelock delay exceeds the unbonding period, so stakers can leave before a new slasher is appointed.
 interface IStaking {
     /// @notice The operator added self-stake.
     event Staked(address indexed operator, uint256 amount);
@@ -69,6 +70,8 @@ interface IStaking {
     event RewardsClaimed(address indexed account, address indexed operator, uint256 amount);
     /// @notice Stake of an operator was slashed and sent to the slasher.
     event Slashed(address indexed operator, uint256 fromSelf, uint256 fromDelegators, address indexed slasher);
+    /// @notice The rewards distributor reserved rewards it minted into this contract.
+    event RewardsReserved(address indexed distributor, uint256 amount);
     /// @notice The voting power `account` holds through its stake changed.
     event StakeVotesChanged(address indexed account, uint256 previousVotes, uint256 newVotes);
 
@@ -106,9 +109,14 @@ interface IStaking {
     error RegistryMismatch(address registry);
     /// @notice Past votes can only be read for a time before now.
     error FutureLookup(uint256 timepoint, uint48 clock);
+    /// @notice Reserving these rewards would owe more than this contract holds.
+    error RewardsUnfunded(uint256 held, uint256 owed);
 
     /// @notice Role allowed to slash (the slashing module).
     function SLASHER_ROLE() external view returns (bytes32);
+
+    /// @notice Role allowed to reserve and credit minted rewards (the rewards distributor).
+    function DISTRIBUTOR_ROLE() external view returns (bytes32);
 
     /// @notice Scale of `OperatorStake.rewardPerShare`.
     function REWARD_SCALE() external view returns (uint256);
@@ -144,6 +152,14 @@ interface IStaking {
     /// @notice Pulls `amount` from the caller as rewards of `operator`: commission first, then the rest pro rata
     /// between the operator's self-stake and its delegators.
     function addRewards(address operator, uint256 amount) external;
+
+    /// @notice Reserves `amount` tokens the rewards distributor has already minted into this contract, to be credited
+    /// to operators later by `creditRewards` (so a claim moves no tokens). `DISTRIBUTOR_ROLE` only.
+    function reserveRewards(uint256 amount) external;
+
+    /// @notice Credits `amount` of reserved rewards to `operator`, split like `addRewards`. `DISTRIBUTOR_ROLE` only;
+    /// the distributor credits at most what it reserved.
+    function creditRewards(address operator, uint256 amount) external;
 
     /// @notice Pays the caller's rewards from `operator`'s pool (the operator's own when the caller is `operator`).
     /// @return amount Tokens paid.

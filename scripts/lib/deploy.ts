@@ -123,7 +123,8 @@ export function defaultEmission(budget: bigint): ShapeParamsStruct {
 
 /**
  * Deploys the core, then EmissionSchedule, EpochSeed, OracleHub and RewardsDistributor, and wires the emission path: the
- * distributor is the token's only minter and the hub the slashing module's reporter. The deployer keeps every admin
+ * distributor is the token's only minter and the staking contract's rewards distributor, and the hub the slashing
+ * module's reporter. The deployer keeps every admin
  * role (the governance deployment hands them to the timelock).
  */
 export async function deployProtocol(deployer: Signer, options: ProtocolDeployOptions): Promise<ProtocolDeployment> {
@@ -162,6 +163,7 @@ export async function deployProtocol(deployer: Signer, options: ProtocolDeployOp
   await distributor.waitForDeployment();
 
   await (await token.grantRole(await token.MINTER_ROLE(), distributor)).wait();
+  await (await staking.grantRole(await staking.DISTRIBUTOR_ROLE(), distributor)).wait();
   await (await slashing.grantRole(await slashing.REPORTER_ROLE(), hub)).wait();
   return { ...core, schedule, seeds, hub, distributor };
 }

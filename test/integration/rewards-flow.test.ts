@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
 import type { RewardClaimStruct } from "../../typechain-types/contracts/RewardsDistributor";
-import { buildRewardsTree, type RewardLeaf } from "../../sdk/trees";
+import { buildRewardsTree, type RewardLeaf, type RewardsTree } from "../../sdk/trees";
 import { H3_CELL_2 } from "../helpers/devices";
 import { MESH, ResourceClass, protocolFixture, registerDevice, type ProtocolFixture } from "../helpers/fixtures";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
@@ -13,11 +12,13 @@ import { makeVerdict, signedBy } from "../helpers/verdicts";
  * End to end on the Hardhat network, from devices to delegators' wallets: operators stake and register devices of
  * every class, a delegator joins each operator, and for each epoch the oracles build a cumulative rewards tree off-chain
  * (the epoch's emission split between classes by the schedule's class split, then between a class's devices by their
- * work), relay it with 3 of 5 signatures and let it finalise. Claims pay each device's increment into its operator's
- * staking pool, where commission and delegators' shares are taken. Epoch 2 gets no verdict: its emission rolls over
- * into epoch 3's. The steps share one chain state and run in order.
+ * work), relay it with 3 of 5 signatures and let it finalise. Syncing mints the emission straight into Staking's
+ * reserve; claims credit each device's increment to its operator's staking pool there (no tokens move), where
+ * commission and delegators' shares are taken. Epoch 2 gets no verdict: its emission rolls over into epoch 3's. The
+ * steps share one chain state and run in order.
  */
 describe("Rewards flow (integration)", function () {
+  const ZERO_ADDRESS = "0x" + "00".repeat(20);
   const CHALLENGE_WINDOW = 12n * 3_600n; // ProtocolConfig default VerdictChallengeWindow
   const BPS = 10_000n;
   const REWARD_SCALE = 10n ** 36n; // Staking.REWARD_SCALE
@@ -26,7 +27,6 @@ describe("Rewards flow (integration)", function () {
   const CAROL_DELEGATION = 4_000n * MESH; // to alice (self-stake 1,000)
   const DAVE_DELEGATION = 20_000n * MESH; // to bob (self-stake 10,000)
 
-  type RewardsTree = StandardMerkleTree<[string, bigint]>;
   /** Work units per device in some epoch(s). */
   type Work = Record<string, bigint>;
 
@@ -44,6 +44,8 @@ describe("Rewards flow (integration)", function () {
   const cumulative: Record<string, bigint> = {};
   let tree: RewardsTree;
   let lastFinalised: bigint;
+  // what operators and delegators collected from Staking's reserve
+  let collected = 0n;
 
   /* HELPERS */
 
@@ -146,7 +148,9 @@ describe("Rewards flow (integration)", function () {
     const total = rows.reduce((sum, r) => sum + r.amount, 0n);
 
     const totalClaimedBefore = await f.distributor.totalClaimed();
+    const mintedBefore = await f.distributor.totalMinted();
     const stakingBefore = await f.token.balanceOf(f.staking);
+    const reservedBefore = await f.staking.rewardsReserved();
     if (batch) {
       expect(await f.distributor.connect(f.outsider).claimMany.staticCall(claims)).to.equal(total);
       const tx = await f.distributor.connect(f.outsider).claimMany(claims);
@@ -166,7 +170,10 @@ describe("Rewards flow (integration)", function () {
 
     for (const c of claims) expect(await f.distributor.claimed(c.device)).to.equal(c.cumulativeAmount);
     expect(await f.distributor.totalClaimed()).to.equal(totalClaimedBefore + total);
-    expect(await f.token.balanceOf(f.staking)).to.equal(stakingBefore + total);
+    // Claims move no tokens: Staking's balance and reserve grow only by what a claim's own sync minted into it.
+    const minted = (await f.distributor.totalMinted()) - mintedBefore;
+    expect(await f.token.balanceOf(f.staking)).to.equal(stakingBefore + minted);
+    expect(await f.staking.rewardsReserved()).to.equal(reservedBefore + minted);
     for (const op of operators) {
       const b = before.get(op.address)!;
       expect(await f.staking.pendingRewards(op, op)).to.equal(b.self, `${op.address} own rewards`);
@@ -180,10 +187,13 @@ describe("Rewards flow (integration)", function () {
 
   async function expectBooks(): Promise<void> {
     const { token, staking, distributor, schedule } = f;
-    expect(await token.balanceOf(distributor)).to.equal((await distributor.totalMinted()) - (await distributor.totalClaimed()));
+    // The distributor holds nothing: all emission is minted into Staking, whose reserve is what was minted less what
+    // was collected from it (the unclaimed emission, totalMinted - totalClaimed, included).
+    expect(await token.balanceOf(distributor)).to.equal(0n);
     expect(await token.balanceOf(staking)).to.equal(
       (await staking.totalStaked()) + (await staking.totalUnbonding()) + (await staking.rewardsReserved()),
     );
+    expect(await staking.rewardsReserved()).to.equal((await distributor.totalMinted()) - collected);
     const [epoch, , exists] = await f.hub.latestFinalised();
     if (exists) expect(await distributor.totalMinted()).to.be.lte(await schedule.cumulativeEmission(epoch + 1n));
   }
@@ -290,10 +300,13 @@ describe("Rewards flow (integration)", function () {
     await time.increase(CHALLENGE_WINDOW);
     await expect(hub.connect(outsider).finaliseVerdict(0n)).to.emit(hub, "VerdictFinalised").withArgs(0n, tree.root, verdict.faultsRoot);
     const emission = await f.schedule.epochEmission(0n);
-    await expect(f.distributor.connect(outsider).sync())
-      .to.emit(f.distributor, "RootUpdated")
-      .withArgs(0n, tree.root, emission);
+    const sync = f.distributor.connect(outsider).sync();
+    await expect(sync).to.emit(f.distributor, "RootUpdated").withArgs(0n, tree.root, emission);
+    await expect(sync).to.emit(f.token, "Transfer").withArgs(ZERO_ADDRESS, await f.staking.getAddress(), emission);
+    await expect(sync).to.emit(f.staking, "RewardsReserved").withArgs(await f.distributor.getAddress(), emission);
+    await expect(sync).to.changeTokenBalances(f.token, [f.distributor, f.staking], [0n, emission]);
     expect(await f.distributor.totalMinted()).to.equal(emission);
+    expect(await f.staking.rewardsReserved()).to.equal(emission);
     expect(await f.distributor.currentRoot()).to.deep.equal([0n, tree.root]);
     lastFinalised = 0n;
   });
@@ -310,7 +323,9 @@ describe("Rewards flow (integration)", function () {
     expect(paid).to.equal(rest.reduce((sum, d) => sum + cumulative[d], 0n));
     const all = Object.values(cumulative).reduce((a, b) => a + b, 0n);
     expect(await f.distributor.totalClaimed()).to.equal(all);
-    expect(await f.token.balanceOf(f.distributor)).to.equal((await f.schedule.epochEmission(0n)) - all);
+    // Nothing was collected yet: the reserve is the whole mint, the unallocated dust included.
+    expect(await f.staking.rewardsReserved()).to.equal(await f.schedule.epochEmission(0n));
+    expect((await f.distributor.totalMinted()) - all).to.be.lt(7n);
   });
 
   it("6. operators and delegators collect their shares from staking", async function () {
@@ -334,6 +349,7 @@ describe("Rewards flow (integration)", function () {
       await expect(staking.connect(account).claimRewards(operator))
         .to.emit(staking, "RewardsClaimed")
         .withArgs(account.address, operator.address, amount);
+      collected += amount;
       expect(await staking.pendingRewards(operator, account)).to.equal(0n);
     }
     await expect(staking.connect(carol).claimRewards(alice)).to.be.revertedWithCustomError(staking, "NothingToClaim");
@@ -356,23 +372,30 @@ describe("Rewards flow (integration)", function () {
     lastFinalised = 1n;
     expect(cumulative[aliceCpu]).to.equal(previous[aliceCpu]);
 
-    // The old proof no longer verifies against the new root.
+    // Root 0 is still in use until someone syncs: the old proof verifies against it, but was paid in full already.
     const stale = buildRewardsTree(Object.entries(previous).map(([device, cumulativeAmount]) => ({ device, cumulativeAmount })));
     const staleIndex = [...stale.entries()].find(([, [d]]) => d === aliceHotspot)![0];
     await expect(f.distributor.claim(aliceHotspot, previous[aliceHotspot], stale.getProof(staleIndex)))
-      .to.be.revertedWithCustomError(f.distributor, "InvalidProof")
-      .withArgs(aliceHotspot, previous[aliceHotspot]);
+      .to.be.revertedWithCustomError(f.distributor, "NothingToClaim")
+      .withArgs(aliceHotspot, previous[aliceHotspot], previous[aliceHotspot]);
 
-    // aliceCpu has nothing new: a batch with it would revert, so it is left out.
+    // aliceCpu has nothing new: a batch with it would revert, so it is left out. Its epoch-1 proof makes the claim
+    // sync first; the revert undoes that too.
     const cpu = claimFor(aliceCpu);
     await expect(f.distributor.claim(cpu.device, cpu.cumulativeAmount, cpu.proof))
       .to.be.revertedWithCustomError(f.distributor, "NothingToClaim")
       .withArgs(aliceCpu, previous[aliceCpu], previous[aliceCpu]);
+    expect((await f.distributor.currentRoot())[0]).to.equal(0n);
 
+    // Once the new root is adopted (here by the batch's sync), the old proof no longer verifies.
     const devices = [aliceHotspot, aliceDisk, bobHotspot, bobGpu, bobCamera, bobMeter];
     const paid = await claimAndCheck(devices, true);
     expect(paid).to.equal(devices.reduce((sum, d) => sum + rewards[d], 0n));
     expect(await f.distributor.totalMinted()).to.equal(await f.schedule.cumulativeEmission(2n));
+    expect(await f.distributor.currentRoot()).to.deep.equal([1n, tree.root]);
+    await expect(f.distributor.claim(aliceHotspot, previous[aliceHotspot], stale.getProof(staleIndex)))
+      .to.be.revertedWithCustomError(f.distributor, "InvalidProof")
+      .withArgs(aliceHotspot, previous[aliceHotspot]);
   });
 
   it("8. epoch 2 gets no verdict; its emission rolls over into epoch 3's root and mint", async function () {
@@ -431,8 +454,11 @@ describe("Rewards flow (integration)", function () {
     expect(totalMinted).to.equal(4n * ((900_000_000n * MESH) / 1_460n));
     expect(totalClaimed).to.equal(Object.values(cumulative).reduce((a, b) => a + b, 0n));
     for (const [device, amount] of Object.entries(cumulative)) expect(await distributor.claimed(device)).to.equal(amount);
-    // The unallocated remainder (epoch 1's idle ComputeCpu share and rounding dust) stays in the distributor.
-    expect(await f.token.balanceOf(distributor)).to.equal(totalMinted - totalClaimed);
+    // The unallocated remainder (epoch 1's idle ComputeCpu share and rounding dust) stays in Staking's reserve, which
+    // holds all that was minted except what was collected (step 6): the remainder plus the uncollected credits.
+    expect(await f.token.balanceOf(distributor)).to.equal(0n);
     expect(totalMinted - totalClaimed).to.be.gte((await schedule.epochEmission(1n)) / 10n);
+    expect(await f.staking.rewardsReserved()).to.equal(totalMinted - collected);
+    expect(collected).to.be.lte(totalClaimed);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Model-based property tests (fast-check) for the emission path: OracleHub verdicts -> RewardsDistributor.sync (mint)
- * -> Merkle claims -> Staking.addRewards.
+ * Model-based property tests (fast-check) for the emission path: OracleHub verdicts -> RewardsDistributor.sync (mint
+ * into Staking, Staking.reserveRewards) -> Merkle claims -> Staking.creditRewards (no token moves).
  *
  * Each run reverts the chain to a fresh `protocolFixture` plus: bob self-stakes 1,000 MESH; alice and bob run two
  * Coverage devices each; a fifth "ghost" device is never registered. Then a random sequence of steps runs:
@@ -12,7 +12,10 @@
  *    of each device's cumulative allocation, monotone per device; the step adds a random share of what is still
  *    unallocated of `cumulativeEmission(epoch + 1)` and sometimes over-allocates beyond it (a faulty root);
  *  - claim / claimMany (anyone, for up to 6 random entries, duplicates allowed): each entry proves a device's leaf of
- *    the latest finalised tree, of another published tree (valid only if the root is the same), or a forged amount;
+ *    the latest finalised tree, of the tree the distributor adopted (possibly older), of another published tree
+ *    (valid only if the root is the same), or a forged amount. A single claim is checked against the adopted root
+ *    first and syncs only if that fails (so a proof for the adopted root pays against it while a newer root waits);
+ *    claimMany always syncs first;
  *  - sync (anyone).
  *
  * A TypeScript model predicts the outcome of every transaction (exact custom error and arguments, or the exact
@@ -20,12 +23,17 @@
  *   R1 distributor.totalClaimed == sum of claimed(device) <= distributor.totalMinted
  *   R2 totalMinted <= schedule.cumulativeEmission(lastFinalised + 1) <= emissionBudget (0 minted before any
  *      finalised verdict), with equality once the distributor has adopted the latest finalised root
- *   R3 token.balanceOf(distributor) == totalMinted - totalClaimed; token supply == initial supply + totalMinted
+ *   R3 token.balanceOf(distributor) == 0; staking balance == totalStaked + totalUnbonding + rewardsReserved;
+ *      rewardsReserved grew by exactly totalMinted (nobody collects from Staking here), of which totalMinted -
+ *      totalClaimed is unclaimed emission and the rest the operators' credited pending rewards; token supply ==
+ *      initial supply + totalMinted; every mint goes from zero to Staking (only in a transaction that synced a new
+ *      root) and a claim moves no tokens
  *   R4 claimed(device) is monotone and equals the last cumulative amount successfully claimed for it; no
  *      (device, cumulative) pair is paid twice; every RewardsClaimed pays exactly cumulative - previous claimed
  *   R5 a reverted transaction (notably ClaimExceedsMinted from an over-allocated root) changes nothing
- *   plus: the chain equals the model (mint, claims, roots), staking.rewardsReserved grew by exactly totalClaimed and
- *   each operator's pending rewards are the sum paid for its devices (no delegators, so all goes to the operator).
+ *   plus: the chain equals the model (mint, claims, roots) and each operator's pending rewards are the sum paid for
+ *   its devices (no delegators, so all goes to the operator; every claim emits Staking.RewardsAdded with the
+ *   distributor as funder).
  *
  * Environment: REWARDS_INVARIANT_RUNS (default 20), REWARDS_INVARIANT_SEED (replay a seed), INVARIANT_SHRINK_MS
  * (shrinking budget, default 20 s), INVARIANT_STATS=1 (print outcome counts per step kind).
@@ -33,10 +41,9 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { ContractTransactionReceipt, ContractTransactionResponse, Interface } from "ethers";
 
-import { buildRewardsTree } from "../../sdk/trees";
+import { buildRewardsTree, type RewardsTree } from "../../sdk/trees";
 import { deviceWallet } from "../helpers/devices";
 import { DAY, MESH, Param, protocolFixture, registerDevice } from "../helpers/fixtures";
 import { assertScenarios, printStats } from "../helpers/property";
@@ -46,6 +53,7 @@ import { makeVerdict, signedBy } from "../helpers/verdicts";
 /* Parameters                                                                                                          */
 /* ------------------------------------------------------------------------------------------------------------------ */
 
+const ZERO_ADDRESS = "0x" + "00".repeat(20);
 const CHALLENGE_WINDOW = 12n * 3_600n; // ProtocolConfig default, checked at the start of each run
 const SUBMISSION_WINDOW = DAY;
 const NUM_RUNS = Number(process.env.REWARDS_INVARIANT_RUNS ?? 20);
@@ -80,7 +88,7 @@ type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
 /* Steps                                                                                                               */
 /* ------------------------------------------------------------------------------------------------------------------ */
 
-type Which = "current" | "other" | "forged";
+type Which = "current" | "adopted" | "other" | "forged";
 interface ClaimEntry {
   device: number;
   which: Which;
@@ -113,7 +121,8 @@ const FIRST_EPOCH: Step = {
 const entryArb: fc.Arbitrary<ClaimEntry> = fc.record({
   device: fc.integer({ min: 0, max: N - 1 }),
   which: fc.oneof(
-    { arbitrary: fc.constant<Which>("current"), weight: 8 },
+    { arbitrary: fc.constant<Which>("current"), weight: 7 },
+    { arbitrary: fc.constant<Which>("adopted"), weight: 2 },
     { arbitrary: fc.constant<Which>("other"), weight: 1 },
     { arbitrary: fc.constant<Which>("forged"), weight: 1 },
   ),
@@ -154,7 +163,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 interface PublishedTree {
   epoch: bigint;
   amounts: bigint[];
-  tree: StandardMerkleTree<[string, bigint]>;
+  tree: RewardsTree;
   root: string;
 }
 interface Model {
@@ -217,15 +226,26 @@ function resolveEntry(f: Fixture, m: Model, e: ClaimEntry): ResolvedClaim {
       note: "forged",
     };
   }
-  const source = e.which === "other" ? m.published[e.pick % m.published.length] : m.current;
+  const source =
+    e.which === "other"
+      ? m.published[e.pick % m.published.length]
+      : e.which === "adopted"
+        ? (adoptedTree(m) ?? m.current)
+        : m.current;
   return {
     index: e.device,
     device,
     cumulativeAmount: source.amounts[e.device],
     proof: source.tree.getProof(e.device),
     sourceRoot: source.root,
-    note: e.which === "other" ? `tree of epoch ${source.epoch}` : "current",
+    note: e.which === "current" ? "current" : `tree of epoch ${source.epoch}`,
   };
+}
+
+/** The tree whose root the distributor uses (adopted by its last sync), if any. */
+function adoptedTree(m: Model): PublishedTree | null {
+  if (m.syncedEpoch === null) return null;
+  return m.published.find((p) => p.epoch === m.syncedEpoch)!;
 }
 
 /** Mirrors RewardsDistributor.sync against the hub's latest finalised verdict. */
@@ -235,12 +255,35 @@ function modelSync(m: Model, cumulative: (epochs: bigint) => bigint): void {
   m.minted = cumulative(m.lastFinalised + 1n);
 }
 
-/** Mirrors one claim (after sync); throws ModelRevert with the error the distributor must raise. */
-function modelClaim(m: Model, c: ResolvedClaim): bigint {
-  if (m.syncedEpoch === null || m.current === null) throw new ModelRevert("NoFinalisedRoot", []);
-  // A proof from a published tree verifies against the current root iff that tree's root is the current root (the
-  // proof recomputes its own tree's root); a forged amount is in no tree.
-  if (c.sourceRoot !== m.current.root) throw new ModelRevert("InvalidProof", [c.device, c.cumulativeAmount]);
+/**
+ * A proof from a published tree verifies against `root` iff that tree's root is `root` (the proof recomputes its own
+ * tree's root); a forged amount is in no tree, and nothing verifies against the zero root of a distributor that never
+ * synced.
+ */
+function verifies(c: ResolvedClaim, root: string | null): boolean {
+  return c.sourceRoot !== null && root !== null && c.sourceRoot === root;
+}
+
+/**
+ * Mirrors RewardsDistributor.claim's root check: the adopted root first; if the proof fails it, sync and check the
+ * adopted root again. Throws ModelRevert with the error the distributor must raise.
+ */
+function modelClaimRoot(m: Model, c: ResolvedClaim, cumulative: (epochs: bigint) => bigint): void {
+  if (verifies(c, adoptedTree(m)?.root ?? null)) return; // paid against the root in use, no sync
+  modelSync(m, cumulative);
+  if (m.syncedEpoch === null) throw new ModelRevert("NoFinalisedRoot", []);
+  if (!verifies(c, adoptedTree(m)!.root)) throw new ModelRevert("InvalidProof", [c.device, c.cumulativeAmount]);
+}
+
+/** Mirrors RewardsDistributor.claimMany's root check: always syncs, then every proof must verify the adopted root. */
+function modelClaimManyRoot(m: Model, cumulative: (epochs: bigint) => bigint): void {
+  modelSync(m, cumulative);
+  if (m.syncedEpoch === null) throw new ModelRevert("NoFinalisedRoot", []);
+}
+
+/** Mirrors paying one claim checked against `root` (the one in use); throws ModelRevert as the contract must. */
+function modelPay(m: Model, c: ResolvedClaim, root: string): bigint {
+  if (!verifies(c, root)) throw new ModelRevert("InvalidProof", [c.device, c.cumulativeAmount]);
   const already = m.claimed[c.index];
   if (c.cumulativeAmount <= already) throw new ModelRevert("NothingToClaim", [c.device, c.cumulativeAmount, already]);
   const op = DEVICE_SPECS[c.index].op;
@@ -315,6 +358,9 @@ interface Snapshot {
   latest: { epoch: bigint; root: string; exists: boolean };
   cumulativeAtLatest: bigint; // schedule.cumulativeEmission(lastFinalised + 1), 0 before any
   rewardsReserved: bigint;
+  stakingBalance: bigint;
+  totalStaked: bigint;
+  totalUnbonding: bigint;
   pending: Record<Op, bigint>;
 }
 
@@ -332,6 +378,11 @@ async function readChain(f: Fixture): Promise<Snapshot> {
       staking.pendingRewards(f.alice.address, f.alice.address),
       staking.pendingRewards(f.bob.address, f.bob.address),
     ]);
+  const [stakingBalance, totalStaked, totalUnbonding] = await Promise.all([
+    token.balanceOf(staking),
+    staking.totalStaked(),
+    staking.totalUnbonding(),
+  ]);
   const claimed = await Promise.all(f.devices.map((d) => distributor.claimed(d)));
   const cumulativeAtLatest = latest.exists ? await schedule.cumulativeEmission(latest.epoch + 1n) : 0n;
   return {
@@ -345,6 +396,9 @@ async function readChain(f: Fixture): Promise<Snapshot> {
     latest: { epoch: latest.epoch, root: latest.rewardsRoot, exists: latest.exists },
     cumulativeAtLatest,
     rewardsReserved,
+    stakingBalance,
+    totalStaked,
+    totalUnbonding,
     pending: { alice: pa, bob: pb },
   };
 }
@@ -371,7 +425,20 @@ function checkInvariants(s: Snapshot, prev: Snapshot, m: Model, base: Baseline):
     expect(s.totalMinted, "R2: adopted root => minted == cumulativeEmission(epoch + 1)").to.equal(s.cumulativeAtLatest);
   }
   // R3
-  expect(s.distributorBalance, "R3: balance == totalMinted - totalClaimed").to.equal(s.totalMinted - s.totalClaimed);
+  expect(s.distributorBalance, "R3: the distributor holds no tokens").to.equal(0n);
+  expect(s.stakingBalance, "R3: staking balance == totalStaked + totalUnbonding + rewardsReserved").to.equal(
+    s.totalStaked + s.totalUnbonding + s.rewardsReserved,
+  );
+  // Nobody collects rewards from Staking in these runs, so its reserve grew by exactly what was minted into it...
+  expect(s.rewardsReserved, "R3: staking.rewardsReserved grew by totalMinted").to.equal(
+    base.rewardsReserved + s.totalMinted,
+  );
+  // ... and holds the unclaimed emission besides what claims credited to the operators.
+  const credited = s.pending.alice - base.pending.alice + (s.pending.bob - base.pending.bob);
+  expect(
+    s.rewardsReserved - base.rewardsReserved - credited,
+    "R3: reserve growth - credited == totalMinted - totalClaimed",
+  ).to.equal(s.totalMinted - s.totalClaimed);
   expect(s.supply, "R3: supply == initial + totalMinted (the distributor is the only minter)").to.equal(
     base.supply + s.totalMinted,
   );
@@ -395,9 +462,6 @@ function checkInvariants(s: Snapshot, prev: Snapshot, m: Model, base: Baseline):
   } else {
     expect(s.root, "model: no root adopted").to.equal("0x" + "00".repeat(32));
   }
-  expect(s.rewardsReserved, "staking.rewardsReserved grew by totalClaimed").to.equal(
-    base.rewardsReserved + s.totalClaimed,
-  );
   for (const op of ["alice", "bob"] as const) {
     expect(s.pending[op], `pendingRewards(${op}) == paid for its devices`).to.equal(base.pending[op] + m.paidTo[op]);
   }
@@ -481,6 +545,36 @@ async function runScenario(steps: Step[]): Promise<void> {
     return receipt;
   }
 
+  /** The arguments of every `name` event `contract` emitted in `receipt`, in order. */
+  async function eventsOf(
+    receipt: ContractTransactionReceipt,
+    contract: { getAddress(): Promise<string>; interface: Interface },
+    name: string,
+  ): Promise<unknown[][]> {
+    const address = await contract.getAddress();
+    return receipt.logs
+      .filter((log) => log.address === address)
+      .map((log) => contract.interface.parseLog(log))
+      .filter((ev) => ev?.name === name)
+      .map((ev) => [...ev!.args]);
+  }
+
+  /**
+   * A transaction's token movements: exactly one mint of `minted` from zero to Staking, reserved there by the
+   * distributor, when it synced new emission; otherwise no Transfer and no reservation at all.
+   */
+  async function expectMint(receipt: ContractTransactionReceipt, minted: bigint): Promise<void> {
+    const staking = await f.staking.getAddress();
+    const transfers = await eventsOf(receipt, f.token, "Transfer");
+    const reserved = await eventsOf(receipt, f.staking, "RewardsReserved");
+    expect(transfers, "Transfers: only the mint into Staking").to.deep.equal(
+      minted > 0n ? [[ZERO_ADDRESS, staking, minted]] : [],
+    );
+    expect(reserved, "RewardsReserved: the mint").to.deep.equal(
+      minted > 0n ? [[await distributor.getAddress(), minted]] : [],
+    );
+  }
+
   /** Relays a verdict for `epoch` whose cumulative allocation is `amounts`. */
   async function submit(epoch: bigint, amounts: bigint[], quorum: number[]): Promise<PublishedTree> {
     const tree = buildRewardsTree(amounts.map((cumulativeAmount, i) => ({ device: f.devices[i], cumulativeAmount })));
@@ -540,17 +634,21 @@ async function runScenario(steps: Step[]): Promise<void> {
         }
         m.nextEpoch = e + 1n;
       } else if (step.t === "sync") {
-        await expectOutcome("sync()", () => distributor.connect(relayer).sync(), undefined);
+        const mintedBefore = m.minted;
+        const receipt = await expectOutcome("sync()", () => distributor.connect(relayer).sync(), undefined);
         modelSync(m, cumulative);
+        await expectMint(receipt!, m.minted - mintedBefore);
       } else {
         const entries = step.t === "claim" ? [step.entry] : step.entries;
         const resolved = entries.map((e) => resolveEntry(f, m, e));
         const next = cloneModel(m);
-        modelSync(next, cumulative);
         let expected: ModelRevert | undefined;
         const amounts: bigint[] = [];
         try {
-          for (const c of resolved) amounts.push(modelClaim(next, c));
+          if (step.t === "claim") modelClaimRoot(next, resolved[0], cumulative);
+          else modelClaimManyRoot(next, cumulative);
+          const root = adoptedTree(next)!.root;
+          for (const c of resolved) amounts.push(modelPay(next, c, root));
         } catch (e) {
           if (!(e instanceof ModelRevert)) throw e;
           expected = e;
@@ -589,6 +687,13 @@ async function runScenario(steps: Step[]): Promise<void> {
               c.cumulativeAmount,
             ]);
           });
+          // each payout is credited in Staking (no delegators: all to the operator) with the distributor as funder
+          const self = await distributor.getAddress();
+          expect(await eventsOf(receipt!, f.staking, "RewardsAdded"), "one RewardsAdded per claim").to.deep.equal(
+            resolved.map((c, k) => [f[DEVICE_SPECS[c.index].op!].address, self, amounts[k], 0n]),
+          );
+          // a claim moves no tokens; only its sync, if it adopted a newer root, mints into Staking
+          await expectMint(receipt!, next.minted - m.minted);
           m = next;
         } else {
           reverted = true;
@@ -700,6 +805,27 @@ describe("RewardsDistributor invariants (fast-check, model-based)", function () 
           entries: [0, 1, 2, 3].map((device) => ({ device, which: "current" as const, pick: 0 })),
         },
         { t: "claimMany", entries: [] },
+      ]);
+    });
+
+    it("a claim pays against the adopted root while a newer one waits, and syncs only for a newer proof", async function () {
+      await runScenario([
+        { t: "claimMany", entries: [] }, // NoFinalisedRoot, even empty
+        claim(0, "adopted"), // nothing adopted or finalised: NoFinalisedRoot
+        epoch(), // epoch 0 finalised
+        { t: "sync" },
+        epoch({ weights: [1, 2, 3, 4, 0] }), // epoch 1 finalised, not adopted
+        claim(0, "adopted"), // epoch 0's leaf: paid against root 0, no sync, no mint
+        claim(1, "adopted"),
+        claim(0, "adopted"), // NothingToClaim against root 0, still no sync
+        claim(2, "forged"), // valid for neither root: InvalidProof, its sync undone
+        claim(0), // epoch 1's leaf: syncs (mints epoch 1) and pays alice-1's increment
+        claim(2, "other", 0), // epoch 0's tree is superseded: InvalidProof
+        claim(2, "adopted"), // epoch 1's leaf, now adopted: paid without a mint
+        epoch({ outcome: "skip" }),
+        epoch({ weights: [0, 0, 0, 0, 0] }), // epoch 3 finalised with epoch 1's root (epoch 2 rolled over)
+        claim(3, "adopted"), // the same root is in use: paid without syncing, epochs 2-3 stay unminted
+        { t: "claimMany", entries: [{ device: 1, which: "current", pick: 0 }] }, // claimMany syncs: mints epochs 2-3
       ]);
     });
   });

@@ -24,6 +24,7 @@ const ROLE_NAMES = [
   "JAILER_ROLE",
   "PAUSER_ROLE",
   "SLASHER_ROLE",
+  "DISTRIBUTOR_ROLE",
   "REPORTER_ROLE",
   "ARBITRATOR_ROLE",
   "PROPOSER_ROLE",
@@ -84,10 +85,12 @@ describe("Governance", function () {
       const slashing = await f.slashing.getAddress();
       const guardian = f.guardian.address;
       const arbitrator = f.arbitrator.address;
+      const distributor = await f.distributor.getAddress();
       const expected: Record<string, Record<string, string[]>> = {
-        token: { DEFAULT_ADMIN_ROLE: [tl], MINTER_ROLE: [await f.distributor.getAddress()] },
+        token: { DEFAULT_ADMIN_ROLE: [tl], MINTER_ROLE: [distributor] },
         registry: { DEFAULT_ADMIN_ROLE: [tl], JAILER_ROLE: [slashing], PAUSER_ROLE: [guardian] },
-        staking: { DEFAULT_ADMIN_ROLE: [tl], SLASHER_ROLE: [slashing] },
+        // The distributor reserves the emission it mints into Staking and credits claims there.
+        staking: { DEFAULT_ADMIN_ROLE: [tl], SLASHER_ROLE: [slashing], DISTRIBUTOR_ROLE: [distributor] },
         slashing: {
           DEFAULT_ADMIN_ROLE: [tl],
           REPORTER_ROLE: [await f.hub.getAddress()],

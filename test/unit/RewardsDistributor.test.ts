@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import type { ContractTransactionResponse } from "ethers";
 
 import type { RewardClaimStruct } from "../../typechain-types/contracts/RewardsDistributor";
-import { buildRewardsTree, type RewardLeaf } from "../../sdk/trees";
+import { buildRewardsTree, type RewardLeaf, type RewardsTree } from "../../sdk/trees";
 import { DAY, MESH, ResourceClass, protocolFixture, registerDevice, type ProtocolFixture } from "../helpers/fixtures";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
 
@@ -17,11 +17,10 @@ const BUDGET = MAX_SUPPLY - GENESIS_SUPPLY;
 const EPOCH_EMISSION = BUDGET / 1_460n;
 const REWARD_SCALE = 10n ** 36n; // Staking.REWARD_SCALE
 const BPS = 10_000n;
+const DISTRIBUTOR_ROLE = ethers.id("DISTRIBUTOR_ROLE"); // Staking.DISTRIBUTOR_ROLE
 
 /** A registered-nowhere address with a recognisable origin. */
 const GHOST = ethers.getAddress(ethers.dataSlice(ethers.id("meshwork-test-unregistered-device"), 12));
-
-type RewardsTree = StandardMerkleTree<[string, bigint]>;
 
 /* HELPERS */
 
@@ -51,6 +50,35 @@ function proofOf(tree: RewardsTree, device: string, amount: bigint): string[] {
 /** The claim of (device, amount) against `tree`. */
 function claimOf(tree: RewardsTree, device: string, amount: bigint): RewardClaimStruct {
   return { device, cumulativeAmount: amount, proof: proofOf(tree, device, amount) };
+}
+
+/** The token's Transfer events of `tx`, in order, as [from, to, value]. */
+async function tokenTransfers(
+  f: ProtocolFixture,
+  tx: Promise<ContractTransactionResponse>,
+): Promise<[string, string, bigint][]> {
+  const receipt = await (await tx).wait();
+  const token = await f.token.getAddress();
+  return receipt!.logs
+    .filter((log) => log.address === token)
+    .map((log) => f.token.interface.parseLog(log))
+    .filter((ev) => ev?.name === "Transfer")
+    .map((ev) => [ev!.args.from as string, ev!.args.to as string, ev!.args.value as bigint]);
+}
+
+/**
+ * The books after the emission path moved into Staking: the distributor never holds tokens, Staking holds exactly its
+ * stake plus its reserve, and the unclaimed emission (totalMinted - totalClaimed) is part of that reserve, next to what
+ * claims credited and nobody has collected yet (`credited`).
+ */
+async function expectBooks(f: ProtocolFixture, credited: bigint): Promise<void> {
+  const { token, staking, distributor } = f;
+  expect(await token.balanceOf(distributor)).to.equal(0n);
+  const reserved = await staking.rewardsReserved();
+  expect(await token.balanceOf(staking)).to.equal(
+    (await staking.totalStaked()) + (await staking.totalUnbonding()) + reserved,
+  );
+  expect(reserved).to.equal((await distributor.totalMinted()) - (await distributor.totalClaimed()) + credited);
 }
 
 /* FIXTURES */
@@ -112,8 +140,14 @@ describe("RewardsDistributor", function () {
       expect(await distributor.totalMinted()).to.equal(0n);
       expect(await distributor.totalClaimed()).to.equal(0n);
       expect(await distributor.claimed(f.aliceDevice)).to.equal(0n);
-      // Staking pulls payouts from the distributor.
-      expect(await f.token.allowance(distributor, f.staking)).to.equal(ethers.MaxUint256);
+      // The distributor mints into Staking and credits there: it holds no tokens and approves nothing, but holds
+      // Staking's DISTRIBUTOR_ROLE (and the token's MINTER_ROLE).
+      expect(await f.token.allowance(distributor, f.staking)).to.equal(0n);
+      expect(await f.token.balanceOf(distributor)).to.equal(0n);
+      expect(await f.staking.DISTRIBUTOR_ROLE()).to.equal(DISTRIBUTOR_ROLE);
+      expect(await f.staking.hasRole(DISTRIBUTOR_ROLE, distributor)).to.equal(true);
+      expect(await f.token.hasRole(await f.token.MINTER_ROLE(), distributor)).to.equal(true);
+      expect(await f.staking.rewardsReserved()).to.equal(0n);
       // The schedule the tests rely on: R per epoch in the first halving period, within the budget.
       expect(await f.schedule.emissionBudget()).to.equal(BUDGET);
       expect(await f.schedule.epochEmission(0n)).to.equal(EPOCH_EMISSION);
@@ -125,10 +159,13 @@ describe("RewardsDistributor", function () {
     it("is a no-op before any verdict is finalised", async function () {
       const f = await loadFixture(devicesFixture);
       const supply = await f.token.totalSupply();
-      await expect(f.distributor.connect(f.outsider).sync()).not.to.emit(f.distributor, "RootUpdated");
+      const tx = f.distributor.connect(f.outsider).sync();
+      await expect(tx).not.to.emit(f.distributor, "RootUpdated");
+      await expect(tx).not.to.emit(f.staking, "RewardsReserved");
       expect(await f.distributor.totalMinted()).to.equal(0n);
       expect(await f.distributor.currentRoot()).to.deep.equal([0n, ethers.ZeroHash]);
       expect(await f.token.balanceOf(f.distributor)).to.equal(0n);
+      expect(await f.staking.rewardsReserved()).to.equal(0n);
       expect(await f.token.totalSupply()).to.equal(supply);
     });
 
@@ -148,15 +185,24 @@ describe("RewardsDistributor", function () {
       expect(expected).to.equal(EPOCH_EMISSION);
       const supply = await f.token.totalSupply();
 
+      const reservedBefore = await f.staking.rewardsReserved();
+      expect(reservedBefore).to.equal(0n);
+
+      // Minted straight into Staking (the only Transfer), then reserved there by the distributor.
       const tx = f.distributor.connect(f.outsider).sync();
       await expect(tx).to.emit(f.distributor, "RootUpdated").withArgs(0n, f.tree0.root, expected);
-      await expect(tx).to.emit(f.token, "Transfer").withArgs(ethers.ZeroAddress, await f.distributor.getAddress(), expected);
-      await expect(tx).to.changeTokenBalance(f.token, f.distributor, expected);
+      expect(await tokenTransfers(f, tx)).to.deep.equal([[ethers.ZeroAddress, await f.staking.getAddress(), expected]]);
+      await expect(tx)
+        .to.emit(f.staking, "RewardsReserved")
+        .withArgs(await f.distributor.getAddress(), expected);
+      await expect(tx).to.changeTokenBalances(f.token, [f.distributor, f.staking], [0n, expected]);
 
       expect(await f.distributor.totalMinted()).to.equal(expected);
       expect(await f.distributor.totalClaimed()).to.equal(0n);
       expect(await f.distributor.currentRoot()).to.deep.equal([0n, f.tree0.root]);
       expect(await f.token.totalSupply()).to.equal(supply + expected);
+      expect(await f.staking.rewardsReserved()).to.equal(reservedBefore + expected);
+      await expectBooks(f, 0n);
     });
 
     it("mints nothing when called again for the same root", async function () {
@@ -165,8 +211,11 @@ describe("RewardsDistributor", function () {
       const tx = f.distributor.sync();
       await expect(tx).not.to.emit(f.distributor, "RootUpdated");
       await expect(tx).not.to.emit(f.token, "Transfer");
+      await expect(tx).not.to.emit(f.staking, "RewardsReserved");
       expect(await f.distributor.totalMinted()).to.equal(EPOCH_EMISSION);
-      expect(await f.token.balanceOf(f.distributor)).to.equal(EPOCH_EMISSION);
+      expect(await f.staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      expect(await f.token.balanceOf(f.staking)).to.equal((await f.staking.totalStaked()) + EPOCH_EMISSION);
+      await expectBooks(f, 0n);
       expect(await f.distributor.currentRoot()).to.deep.equal([0n, f.tree0.root]);
     });
 
@@ -177,9 +226,14 @@ describe("RewardsDistributor", function () {
       const increment = await f.schedule.epochEmission(1n);
       expect(increment).to.equal(EPOCH_EMISSION);
 
-      await expect(f.distributor.sync()).to.emit(f.distributor, "RootUpdated").withArgs(1n, tree1.root, increment);
+      const tx = f.distributor.sync();
+      await expect(tx).to.emit(f.distributor, "RootUpdated").withArgs(1n, tree1.root, increment);
+      await expect(tx).to.emit(f.staking, "RewardsReserved").withArgs(await f.distributor.getAddress(), increment);
+      const mint = [ethers.ZeroAddress, await f.staking.getAddress(), increment];
+      expect(await tokenTransfers(f, tx)).to.deep.equal([mint]);
       expect(await f.distributor.totalMinted()).to.equal(await f.schedule.cumulativeEmission(2n));
-      expect(await f.token.balanceOf(f.distributor)).to.equal(2n * EPOCH_EMISSION);
+      expect(await f.staking.rewardsReserved()).to.equal(2n * EPOCH_EMISSION);
+      await expectBooks(f, 0n);
       expect(await f.distributor.currentRoot()).to.deep.equal([1n, tree1.root]);
     });
 
@@ -190,9 +244,12 @@ describe("RewardsDistributor", function () {
       const expected = await f.schedule.cumulativeEmission(2n);
       expect(expected).to.equal((await f.schedule.epochEmission(0n)) + (await f.schedule.epochEmission(1n)));
 
-      await expect(f.distributor.sync()).to.emit(f.distributor, "RootUpdated").withArgs(1n, tree1.root, expected);
+      const tx = f.distributor.sync();
+      await expect(tx).to.emit(f.distributor, "RootUpdated").withArgs(1n, tree1.root, expected);
+      await expect(tx).to.emit(f.staking, "RewardsReserved").withArgs(await f.distributor.getAddress(), expected);
       expect(await f.distributor.totalMinted()).to.equal(2n * EPOCH_EMISSION);
-      expect(await f.token.balanceOf(f.distributor)).to.equal(2n * EPOCH_EMISSION);
+      expect(await f.staking.rewardsReserved()).to.equal(2n * EPOCH_EMISSION);
+      await expectBooks(f, 0n);
     });
 
     it("mints only up to the finalised epoch, however late it is synced", async function () {
@@ -220,6 +277,7 @@ describe("RewardsDistributor", function () {
         expect(cumulative).to.equal((epoch + 1n) * EPOCH_EMISSION);
         expect(await f.distributor.totalMinted()).to.equal(cumulative);
         expect(await f.token.totalSupply()).to.equal(supply + cumulative);
+        expect(await f.staking.rewardsReserved()).to.equal(cumulative);
         expect(await f.distributor.totalMinted()).to.be.lte(await f.schedule.emissionBudget());
       }
     });
@@ -233,9 +291,12 @@ describe("RewardsDistributor", function () {
       expect(await staking.pendingRewards(alice, alice)).to.equal(0n);
       expect(await distributor.connect(f.outsider).claim.staticCall(aliceDevice, ALICE_1, proof)).to.equal(ALICE_1);
 
-      // Anyone may claim (outsider has no tokens and no role); the claim syncs first.
+      // Anyone may claim (outsider has no tokens and no role). No root is in use yet, so the proof fails against it
+      // and the claim syncs: the emission is minted into Staking and reserved, then alice's pool is credited from
+      // that reserve without moving tokens.
       const tx = distributor.connect(f.outsider).claim(aliceDevice, ALICE_1, proof);
       await expect(tx).to.emit(distributor, "RootUpdated").withArgs(0n, f.tree0.root, EPOCH_EMISSION);
+      await expect(tx).to.emit(staking, "RewardsReserved").withArgs(await distributor.getAddress(), EPOCH_EMISSION);
       await expect(tx)
         .to.emit(distributor, "RewardsClaimed")
         .withArgs(aliceDevice, alice.address, ALICE_1, ALICE_1);
@@ -243,15 +304,38 @@ describe("RewardsDistributor", function () {
       await expect(tx)
         .to.emit(staking, "RewardsAdded")
         .withArgs(alice.address, await distributor.getAddress(), ALICE_1, 0n);
-      await expect(tx).to.changeTokenBalances(token, [distributor, staking, f.outsider], [EPOCH_EMISSION - ALICE_1, ALICE_1, 0n]);
+      // The mint is the only transfer.
+      const mint = [ethers.ZeroAddress, await staking.getAddress(), EPOCH_EMISSION];
+      expect(await tokenTransfers(f, tx)).to.deep.equal([mint]);
+      await expect(tx).to.changeTokenBalances(token, [distributor, staking, f.outsider], [0n, EPOCH_EMISSION, 0n]);
 
       expect(await staking.pendingRewards(alice, alice)).to.equal(ALICE_1);
       expect(await distributor.claimed(aliceDevice)).to.equal(ALICE_1);
       expect(await distributor.totalClaimed()).to.equal(ALICE_1);
       expect(await distributor.claimed(f.aliceStorage)).to.equal(0n);
+      // The credit does not change the reserve: it holds the whole mint, alice's credit included.
+      expect(await staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      await expectBooks(f, ALICE_1);
 
-      // alice collects it from staking.
-      await expect(staking.connect(alice).claimRewards(alice)).to.changeTokenBalance(token, alice, ALICE_1);
+      // A claim against the root in use neither syncs nor moves tokens.
+      const storageProof = proofOf(f.tree0, f.aliceStorage, ALICE_2);
+      const tx2 = distributor.connect(f.outsider).claim(f.aliceStorage, ALICE_2, storageProof);
+      await expect(tx2).not.to.emit(distributor, "RootUpdated");
+      await expect(tx2).not.to.emit(staking, "RewardsReserved");
+      await expect(tx2).not.to.emit(token, "Transfer");
+      await expect(tx2)
+        .to.emit(staking, "RewardsAdded")
+        .withArgs(alice.address, await distributor.getAddress(), ALICE_2, 0n);
+      await expect(tx2).to.changeTokenBalances(token, [distributor, staking], [0n, 0n]);
+      expect(await staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      expect(await staking.pendingRewards(alice, alice)).to.equal(ALICE_1 + ALICE_2);
+      await expectBooks(f, ALICE_1 + ALICE_2);
+
+      // alice collects it from staking's reserve.
+      const collect = staking.connect(alice).claimRewards(alice);
+      await expect(collect).to.changeTokenBalances(token, [alice, staking], [ALICE_1 + ALICE_2, -(ALICE_1 + ALICE_2)]);
+      expect(await staking.rewardsReserved()).to.equal(EPOCH_EMISSION - ALICE_1 - ALICE_2);
+      await expectBooks(f, 0n);
     });
 
     it("pays only the increment against a newer root", async function () {
@@ -263,13 +347,17 @@ describe("RewardsDistributor", function () {
       const proof = proofOf(tree1, f.aliceDevice, 1_600n * MESH);
       expect(await f.distributor.claim.staticCall(f.aliceDevice, 1_600n * MESH, proof)).to.equal(600n * MESH);
 
-      await expect(f.distributor.claim(f.aliceDevice, 1_600n * MESH, proof))
+      // The proof is for the newer root, not the one in use: the claim syncs (minting epoch 1) and pays against it.
+      const tx = f.distributor.claim(f.aliceDevice, 1_600n * MESH, proof);
+      await expect(tx).to.emit(f.distributor, "RootUpdated").withArgs(1n, tree1.root, EPOCH_EMISSION);
+      await expect(tx)
         .to.emit(f.distributor, "RewardsClaimed")
         .withArgs(f.aliceDevice, f.alice.address, 600n * MESH, 1_600n * MESH);
       expect(await f.distributor.claimed(f.aliceDevice)).to.equal(1_600n * MESH);
       expect(await f.distributor.totalClaimed()).to.equal(1_600n * MESH);
       expect(await f.staking.pendingRewards(f.alice, f.alice)).to.equal(1_600n * MESH);
-      expect(await f.token.balanceOf(f.distributor)).to.equal(2n * EPOCH_EMISSION - 1_600n * MESH);
+      expect(await f.staking.rewardsReserved()).to.equal(2n * EPOCH_EMISSION);
+      await expectBooks(f, 1_600n * MESH);
     });
 
     it("pays every missed epoch with one proof of the latest root", async function () {
@@ -336,13 +424,84 @@ describe("RewardsDistributor", function () {
       expect(await distributor.totalClaimed()).to.equal(0n);
     });
 
-    it("reverts with InvalidProof for a leaf of a superseded root", async function () {
+    it("pays a proof for the root in use without syncing while a newer root is finalised but not adopted", async function () {
       const f = await loadFixture(finalisedFixture);
-      await f.distributor.sync();
-      await finaliseEpoch(f, 1n, [{ device: f.aliceDevice, cumulativeAmount: 2n * ALICE_1 }]);
-      await expect(f.distributor.claim(f.bobDevice, BOB_1, proofOf(f.tree0, f.bobDevice, BOB_1)))
-        .to.be.revertedWithCustomError(f.distributor, "InvalidProof")
-        .withArgs(f.bobDevice, BOB_1);
+      const { distributor, staking, token } = f;
+      await distributor.sync();
+      const tree1 = await finaliseEpoch(f, 1n, [{ device: f.aliceDevice, cumulativeAmount: 2n * ALICE_1 }]);
+      expect((await f.hub.latestFinalised()).rewardsRoot).to.equal(tree1.root);
+
+      // bob's epoch-0 leaf (absent from tree1) still verifies against root 0, which is in use: paid, no sync.
+      const tx = distributor.claim(f.bobDevice, BOB_1, proofOf(f.tree0, f.bobDevice, BOB_1));
+      await expect(tx).to.emit(distributor, "RewardsClaimed").withArgs(f.bobDevice, f.bob.address, BOB_1, BOB_1);
+      await expect(tx).not.to.emit(distributor, "RootUpdated");
+      await expect(tx).not.to.emit(token, "Transfer");
+      expect(await distributor.currentRoot()).to.deep.equal([0n, f.tree0.root]);
+      expect(await distributor.totalMinted()).to.equal(EPOCH_EMISSION);
+      expect(await staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+
+      // Likewise alice's epoch-0 amount, although tree1 gives her more.
+      const tx0 = distributor.claim(f.aliceDevice, ALICE_1, proofOf(f.tree0, f.aliceDevice, ALICE_1));
+      await expect(tx0)
+        .to.emit(distributor, "RewardsClaimed")
+        .withArgs(f.aliceDevice, f.alice.address, ALICE_1, ALICE_1);
+      await expect(tx0).not.to.emit(distributor, "RootUpdated");
+      expect(await distributor.currentRoot()).to.deep.equal([0n, f.tree0.root]);
+      await expectBooks(f, ALICE_1 + BOB_1);
+
+      // Her tree1 proof fails against root 0: the claim adopts tree1 (minting epoch 1) and pays the increment.
+      const tx1 = distributor.claim(f.aliceDevice, 2n * ALICE_1, proofOf(tree1, f.aliceDevice, 2n * ALICE_1));
+      await expect(tx1).to.emit(distributor, "RootUpdated").withArgs(1n, tree1.root, EPOCH_EMISSION);
+      await expect(tx1)
+        .to.emit(distributor, "RewardsClaimed")
+        .withArgs(f.aliceDevice, f.alice.address, ALICE_1, 2n * ALICE_1);
+      const mint = [ethers.ZeroAddress, await staking.getAddress(), EPOCH_EMISSION];
+      expect(await tokenTransfers(f, tx1)).to.deep.equal([mint]);
+      expect(await distributor.currentRoot()).to.deep.equal([1n, tree1.root]);
+      expect(await distributor.totalMinted()).to.equal(2n * EPOCH_EMISSION);
+      expect(await distributor.totalClaimed()).to.equal(2n * ALICE_1 + BOB_1);
+      expect(await staking.pendingRewards(f.alice, f.alice)).to.equal(2n * ALICE_1);
+      await expectBooks(f, 2n * ALICE_1 + BOB_1);
+
+      // Root 0 is superseded now: its leaves verify against neither root.
+      await expect(distributor.claim(f.aliceStorage, ALICE_2, proofOf(f.tree0, f.aliceStorage, ALICE_2)))
+        .to.be.revertedWithCustomError(distributor, "InvalidProof")
+        .withArgs(f.aliceStorage, ALICE_2);
+    });
+
+    it("reverts with InvalidProof for a proof valid for neither the root in use nor the latest finalised one", async function () {
+      const f = await loadFixture(finalisedFixture);
+      const { distributor } = f;
+      await distributor.sync();
+      const tree1 = await finaliseEpoch(f, 1n, [
+        { device: f.aliceDevice, cumulativeAmount: 2n * ALICE_1 },
+        { device: f.bobDevice, cumulativeAmount: 2n * BOB_1 },
+      ]);
+      // Epoch 2's verdict is only pending: its root is not a candidate.
+      await time.increaseTo(await f.config.epochEnd(2n));
+      const tree2 = buildRewardsTree([
+        { device: f.aliceDevice, cumulativeAmount: 3n * ALICE_1 },
+        { device: GHOST, cumulativeAmount: 1n },
+      ]);
+      const verdict2 = makeVerdict(2n, { rewardsRoot: tree2.root });
+      await f.hub.submitVerdict(verdict2, await signedBy(f.hub, verdict2, f.oracles.slice(0, 3)));
+
+      for (const [device, amount, proof] of [
+        [f.aliceDevice, ALICE_1 + 1n, proofOf(f.tree0, f.aliceDevice, ALICE_1)], // forged amount, old proof
+        [f.aliceDevice, 2n * ALICE_1 + 1n, proofOf(tree1, f.aliceDevice, 2n * ALICE_1)], // forged amount, new proof
+        [f.aliceDevice, 3n * ALICE_1, proofOf(tree2, f.aliceDevice, 3n * ALICE_1)], // leaf of the pending root
+        [f.bobDevice, BOB_1, []],
+      ] as const) {
+        await expect(distributor.claim(device, amount, [...proof]))
+          .to.be.revertedWithCustomError(distributor, "InvalidProof")
+          .withArgs(device, amount);
+      }
+      // The sync those claims attempted was undone with them.
+      expect(await distributor.currentRoot()).to.deep.equal([0n, f.tree0.root]);
+      expect(await distributor.totalMinted()).to.equal(EPOCH_EMISSION);
+      expect(await distributor.totalClaimed()).to.equal(0n);
+      expect(await f.staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      await expectBooks(f, 0n);
     });
 
     it("reverts with UnknownDevice for a leaf of an unregistered address", async function () {
@@ -395,7 +554,10 @@ describe("RewardsDistributor", function () {
         .withArgs(EPOCH_EMISSION + 10n, EPOCH_EMISSION);
       expect(await f.distributor.totalClaimed()).to.equal(EPOCH_EMISSION - 10n);
       expect(await f.distributor.claimed(f.bobDevice)).to.equal(0n);
-      expect(await f.token.balanceOf(f.distributor)).to.equal(10n);
+      // The 10 wei left unclaimed sit in Staking's reserve next to alice's credit.
+      expect(await f.staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      expect(await f.staking.pendingRewards(f.alice, f.alice)).to.equal(EPOCH_EMISSION - 10n);
+      await expectBooks(f, EPOCH_EMISSION - 10n);
     });
 
     it("pays exactly what was minted (boundary of ClaimExceedsMinted)", async function () {
@@ -405,7 +567,10 @@ describe("RewardsDistributor", function () {
         .to.emit(f.distributor, "RewardsClaimed")
         .withArgs(f.aliceDevice, f.alice.address, EPOCH_EMISSION, EPOCH_EMISSION);
       expect(await f.distributor.totalClaimed()).to.equal(await f.distributor.totalMinted());
-      expect(await f.token.balanceOf(f.distributor)).to.equal(0n);
+      // The whole reserve is alice's credit.
+      expect(await f.staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      expect(await f.staking.pendingRewards(f.alice, f.alice)).to.equal(EPOCH_EMISSION);
+      await expectBooks(f, EPOCH_EMISSION);
     });
   });
 
@@ -422,12 +587,21 @@ describe("RewardsDistributor", function () {
       await expect(tx).to.emit(distributor, "RewardsClaimed").withArgs(f.aliceDevice, f.alice.address, ALICE_1, ALICE_1);
       await expect(tx).to.emit(distributor, "RewardsClaimed").withArgs(f.aliceStorage, f.alice.address, ALICE_2, ALICE_2);
       await expect(tx).to.emit(distributor, "RewardsClaimed").withArgs(f.bobDevice, f.bob.address, BOB_1, BOB_1);
-      await expect(tx).to.changeTokenBalances(f.token, [distributor, staking], [EPOCH_EMISSION - total, total]);
+      const self = await distributor.getAddress();
+      await expect(tx).to.emit(staking, "RewardsAdded").withArgs(f.alice.address, self, ALICE_1, 0n);
+      await expect(tx).to.emit(staking, "RewardsAdded").withArgs(f.alice.address, self, ALICE_2, 0n);
+      await expect(tx).to.emit(staking, "RewardsAdded").withArgs(f.bob.address, self, BOB_1, 0n);
+      // claimMany syncs first: the mint into Staking is the only transfer.
+      const mint = [ethers.ZeroAddress, await staking.getAddress(), EPOCH_EMISSION];
+      expect(await tokenTransfers(f, tx)).to.deep.equal([mint]);
+      await expect(tx).to.changeTokenBalances(f.token, [distributor, staking], [0n, EPOCH_EMISSION]);
 
       expect(await staking.pendingRewards(f.alice, f.alice)).to.equal(ALICE_1 + ALICE_2);
       expect(await staking.pendingRewards(f.bob, f.bob)).to.equal(BOB_1);
       expect(await distributor.totalClaimed()).to.equal(total);
       for (const l of f.leaves0) expect(await distributor.claimed(l.device)).to.equal(l.cumulativeAmount);
+      expect(await staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      await expectBooks(f, total);
     });
 
     it("pays only the increments against a newer root", async function () {
@@ -495,11 +669,12 @@ describe("RewardsDistributor", function () {
       expect(await f.distributor.totalClaimed()).to.equal(0n);
     });
 
-    it("reverts with NoFinalisedRoot before any verdict is finalised", async function () {
+    it("reverts with NoFinalisedRoot before any verdict is finalised, even for an empty batch", async function () {
       const f = await loadFixture(devicesFixture);
       await expect(
         f.distributor.claimMany([{ device: f.aliceDevice, cumulativeAmount: ALICE_1, proof: [] }]),
       ).to.be.revertedWithCustomError(f.distributor, "NoFinalisedRoot");
+      await expect(f.distributor.claimMany([])).to.be.revertedWithCustomError(f.distributor, "NoFinalisedRoot");
     });
 
     it("an empty batch pays nothing but still syncs", async function () {
@@ -510,6 +685,8 @@ describe("RewardsDistributor", function () {
         .withArgs(0n, f.tree0.root, EPOCH_EMISSION);
       expect(await f.distributor.totalClaimed()).to.equal(0n);
       expect(await f.distributor.totalMinted()).to.equal(EPOCH_EMISSION);
+      expect(await f.staking.rewardsReserved()).to.equal(EPOCH_EMISSION);
+      await expectBooks(f, 0n);
     });
   });
 

@@ -16,6 +16,7 @@ const COMMISSION_DELAY = 7n * DAY; // ProtocolConfig default
 const MIN_UNBOND = 1n * MESH; // ProtocolConfig default
 const REWARD_SCALE = 10n ** 36n;
 const SLASHER_ROLE = ethers.id("SLASHER_ROLE");
+const DISTRIBUTOR_ROLE = ethers.id("DISTRIBUTOR_ROLE");
 const JAILER_ROLE = ethers.id("JAILER_ROLE");
 
 /** SharesMath: virtual shares and tokens. An untouched pool mints exactly 1e6 shares per token wei. */
@@ -162,6 +163,8 @@ describe("Staking", function () {
       expect(await staking.hasRole(await staking.DEFAULT_ADMIN_ROLE(), f.bob.address)).to.equal(true);
       expect(await staking.hasRole(await staking.DEFAULT_ADMIN_ROLE(), f.governance.address)).to.equal(false);
       expect(await staking.SLASHER_ROLE()).to.equal(SLASHER_ROLE);
+      expect(await staking.DISTRIBUTOR_ROLE()).to.equal(DISTRIBUTOR_ROLE);
+      expect(await staking.hasRole(DISTRIBUTOR_ROLE, f.bob.address)).to.equal(false);
       expect(await staking.REWARD_SCALE()).to.equal(REWARD_SCALE);
       expect(await staking.totalStaked()).to.equal(0n);
       expect(await staking.totalUnbonding()).to.equal(0n);
@@ -1082,6 +1085,144 @@ describe("Staking", function () {
     it("reverts with ZeroAmount", async function () {
       const { staking, alice, governance } = await loadFixture(delegatedFixture);
       await expect(staking.connect(governance).addRewards(alice.address, 0)).to.be.revertedWithCustomError(
+        staking,
+        "ZeroAmount",
+      );
+    });
+  });
+
+  /* ---------------------------------------------------------------------------------------------------------- */
+
+  describe("reserveRewards and creditRewards", function () {
+    /** commissionFixture plus `treasury` standing in for the rewards distributor (DISTRIBUTOR_ROLE). */
+    async function distributorFixture(): Promise<Fixture> {
+      const f = await commissionFixture();
+      await f.staking.grantRole(DISTRIBUTOR_ROLE, f.treasury.address);
+      return f;
+    }
+
+    /** What Staking owes before any reward: alice's 1,000 self-stake, carol's 3,000 and dave's 1,000. */
+    const STAKED = 5_000n * MESH;
+
+    it("revert for an account without DISTRIBUTOR_ROLE, the admin included", async function () {
+      const f = await loadFixture(commissionFixture);
+      const { staking, token, alice, outsider, governance } = f;
+      await token.transfer(staking, 100n * MESH); // funded, so only the role is missing
+      for (const account of [outsider, alice, governance]) {
+        await expect(staking.connect(account).reserveRewards(100n * MESH))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(account.address, DISTRIBUTOR_ROLE);
+        await expect(staking.connect(account).creditRewards(alice.address, 100n * MESH))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(account.address, DISTRIBUTOR_ROLE);
+      }
+      expect(await staking.rewardsReserved()).to.equal(0n);
+      expect(await staking.pendingRewards(alice.address, alice.address)).to.equal(0n);
+    });
+
+    it("reserveRewards reserves tokens already sent in, moving none, and emits RewardsReserved", async function () {
+      const f = await loadFixture(distributorFixture);
+      const { staking, token, governance, treasury } = f;
+      await token.connect(governance).transfer(staking, 600n * MESH); // as a mint into Staking would
+      const tx = staking.connect(treasury).reserveRewards(400n * MESH);
+      await expect(tx).to.emit(staking, "RewardsReserved").withArgs(treasury.address, 400n * MESH);
+      await expect(tx).to.changeTokenBalances(token, [treasury, staking], [0n, 0n]);
+      expect(await staking.rewardsReserved()).to.equal(400n * MESH);
+      // The rest can be reserved later, and the books balance exactly once all of it is.
+      await staking.connect(treasury).reserveRewards(200n * MESH);
+      expect(await staking.rewardsReserved()).to.equal(600n * MESH);
+      expect(await token.balanceOf(staking)).to.equal(STAKED + 600n * MESH);
+      await expectAccounting(f);
+    });
+
+    it("reserveRewards reverts with RewardsUnfunded unless the tokens were sent in first", async function () {
+      const f = await loadFixture(distributorFixture);
+      const { staking, token, alice, governance, treasury } = f;
+      // Nothing sent in: every token held backs stake.
+      await expect(staking.connect(treasury).reserveRewards(1n))
+        .to.be.revertedWithCustomError(staking, "RewardsUnfunded")
+        .withArgs(STAKED, STAKED + 1n);
+      // Short by one wei.
+      await token.connect(governance).transfer(staking, 999n * MESH);
+      await expect(staking.connect(treasury).reserveRewards(1_000n * MESH))
+        .to.be.revertedWithCustomError(staking, "RewardsUnfunded")
+        .withArgs(STAKED + 999n * MESH, STAKED + 1_000n * MESH);
+      // Tokens already owed cannot be reserved again: the existing reserve and unbonding stake count as owed too.
+      await staking.connect(treasury).reserveRewards(999n * MESH);
+      await staking.connect(alice).unstake(100n * MESH);
+      await staking.connect(governance).addRewards(alice.address, 50n * MESH);
+      const held = STAKED + 1_049n * MESH;
+      expect(await token.balanceOf(staking)).to.equal(held);
+      await expect(staking.connect(treasury).reserveRewards(1n))
+        .to.be.revertedWithCustomError(staking, "RewardsUnfunded")
+        .withArgs(held, held + 1n);
+      expect(await staking.rewardsReserved()).to.equal(1_049n * MESH);
+      await expectAccounting(f);
+    });
+
+    it("creditRewards splits like addRewards and emits RewardsAdded with the distributor as funder, moving no tokens", async function () {
+      const f = await loadFixture(distributorFixture);
+      const { staking, token, alice, carol, dave, governance, treasury } = f;
+      await token.connect(governance).transfer(staking, 1_000n * MESH);
+      await staking.connect(treasury).reserveRewards(1_000n * MESH);
+
+      // As addRewards: 10% = 100 commission; 900 split 1,000 (self) : 4,000 (delegated) -> 180 + 720.
+      const tx = staking.connect(treasury).creditRewards(alice.address, 1_000n * MESH);
+      await expect(tx)
+        .to.emit(staking, "RewardsAdded")
+        .withArgs(alice.address, treasury.address, 280n * MESH, 720n * MESH);
+      await expect(tx).to.changeTokenBalances(token, [treasury, staking], [0n, 0n]);
+      await expect(tx).not.to.emit(staking, "RewardsReserved");
+      expect(await staking.rewardsReserved()).to.equal(1_000n * MESH); // already reserved
+      const s = await staking.getOperatorStake(alice.address);
+      expect(s.operatorRewards).to.equal(280n * MESH);
+      expect(s.rewardPerShare).to.equal((720n * MESH * REWARD_SCALE) / sharesOf(4_000n * MESH));
+      expect(await staking.pendingRewards(alice.address, carol.address)).to.equal(540n * MESH);
+      expect(await staking.pendingRewards(alice.address, dave.address)).to.equal(180n * MESH);
+      expect(await staking.pendingRewards(alice.address, alice.address)).to.equal(280n * MESH);
+      await expectAccounting(f);
+
+      // Paid out of the reserve like any reward.
+      await expect(staking.connect(carol).claimRewards(alice.address)).to.changeTokenBalances(
+        token,
+        [carol, staking],
+        [540n * MESH, -540n * MESH],
+      );
+      expect(await staking.rewardsReserved()).to.equal(460n * MESH);
+      await expectAccounting(f);
+    });
+
+    it("creditRewards leaves the operator's pool exactly as addRewards of the same amount, rounding included", async function () {
+      const amount = 1_234_567_891_234_567_891n; // not a round number: the delegators' part rounds down
+      const stakeAfter = async (credit: boolean) => {
+        const f = await loadFixture(distributorFixture);
+        const { staking, token, alice, carol, dave, governance, treasury } = f;
+        if (credit) {
+          await token.connect(governance).transfer(staking, amount);
+          await staking.connect(treasury).reserveRewards(amount);
+          await staking.connect(treasury).creditRewards(alice.address, amount);
+        } else {
+          await staking.connect(governance).addRewards(alice.address, amount);
+        }
+        const s = await staking.getOperatorStake(alice.address);
+        return {
+          operatorRewards: s.operatorRewards,
+          rewardPerShare: s.rewardPerShare,
+          reserved: await staking.rewardsReserved(),
+          pending: await Promise.all(
+            [alice, carol, dave].map((account) => staking.pendingRewards(alice.address, account.address)),
+          ),
+        };
+      };
+      const added = await stakeAfter(false);
+      expect(added.reserved).to.equal(amount);
+      expect(added.operatorRewards).to.be.gt(0n);
+      expect(await stakeAfter(true)).to.deep.equal(added);
+    });
+
+    it("creditRewards reverts with ZeroAmount", async function () {
+      const { staking, alice, treasury } = await loadFixture(distributorFixture);
+      await expect(staking.connect(treasury).creditRewards(alice.address, 0)).to.be.revertedWithCustomError(
         staking,
         "ZeroAmount",
       );
