@@ -2,7 +2,9 @@
  * `buildIngestApp`: the ingest HTTP API as a fastify instance that is not listening (tests drive it with `inject`;
  * server.ts listens). Routes:
  * - POST /v1/proofs         one proof (JSON wire form) -> 202 { accepted: true, digest } once durably stored
- * - POST /v1/proofs/batch   array of proofs -> 200 { accepted, rejected, results: [...] }, each item independent
+ * - POST /v1/proofs/batch   array of proofs -> 200 { accepted, rejected, results: [...] }, each item independent;
+ *                           the items are verified together and committed in one group (one fsync); a 5xx failure of
+ *                           the store, directory or verifier fails the whole request
  * - GET  /v1/sync/proofs?epoch=<uint64>&after=<id, default 0>&limit=<1..1000, default 500>
  *                           -> 200 { epoch, proofs: [wire JSON], next }: the stored proofs of an epoch with an id above
  *                           `after`, by id ascending, for peer oracles (sync.ts); pass `next` as `after` to go on
@@ -13,7 +15,8 @@
 import type { TypedDataDomain } from "ethers";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { z } from "zod";
-import { admitProof, type AdmitDeps } from "./admit";
+import type { VerifierPool } from "../proof/verifier-pool";
+import { admitProof, admitProofs, type AdmitDeps } from "./admit";
 import type { DeviceDirectory, EpochClock } from "./directory";
 import { BadRequestError, classifyError, PayloadTooLargeError } from "./errors";
 import { IngestMetrics } from "./metrics";
@@ -39,6 +42,11 @@ export interface IngestAppOptions {
   extraMetrics?: () => string;
   /** A pino logger; silent when omitted. */
   logger?: FastifyBaseLogger;
+  /**
+   * Worker threads for the signature checks (verifier-pool.ts), so they overlap with HTTP parsing and SQLite on this
+   * thread; checked in-thread when omitted. The caller owns it (closes it after the app).
+   */
+  verifier?: VerifierPool;
 }
 
 export type BatchItemResult =
@@ -82,6 +90,7 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     domain: options.domain,
     now: options.now ?? systemNow,
     maxClockSkew: options.maxClockSkew ?? 60n,
+    verifier: options.verifier,
   };
   const metrics = new IngestMetrics();
 
@@ -122,19 +131,20 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     if (items.length > maxBatchItems) {
       throw new PayloadTooLargeError(`batch of ${items.length} proofs (max ${maxBatchItems})`);
     }
-    const results: BatchItemResult[] = [];
-    // Sequential, so two copies of one proof in a batch resolve deterministically (first stored, second a replay).
-    for (const [index, item] of items.entries()) {
-      try {
-        const { digest } = await admitProof(item, deps);
-        metrics.accept();
-        results.push({ index, accepted: true, digest });
-      } catch (error) {
-        const { status, code, message } = classifyError(error);
-        if (status >= 500) throw error; // a store or directory failure is not the item's fault: fail the request
-        metrics.reject(code);
-        results.push({ index, accepted: false, status, error: code, message });
-      }
+    // All items go through each stage together (one verifier batch, one group commit); duplicates inside the batch
+    // still resolve in item order (the first stored, the next a replay).
+    const outcomes = await admitProofs(items, deps);
+    const results: BatchItemResult[] = outcomes.map((outcome, index) => {
+      if (outcome.ok) return { index, accepted: true, digest: outcome.value.digest };
+      const { status, code, message } = classifyError(outcome.error);
+      return { index, accepted: false, status, error: code, message };
+    });
+    // A store, directory or verifier failure is not the items' fault: fail the request (5xx).
+    const failure = outcomes.find((o) => !o.ok && classifyError(o.error).status >= 500);
+    if (failure && !failure.ok) throw failure.error;
+    for (const r of results) {
+      if (r.accepted) metrics.accept();
+      else metrics.reject(r.error);
     }
     const accepted = results.filter((r) => r.accepted).length;
     return reply.code(200).send({ accepted, rejected: results.length - accepted, results });

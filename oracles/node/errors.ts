@@ -11,6 +11,8 @@
  * - 413 `PayloadTooLargeError`: body above the limit, or a batch with too many items.
  * - 422 `ClassMismatchError`, `WrongEpochError`, `FutureTimestampError`: a well-formed, authentic proof whose content
  *   does not fit the current chain state or clock.
+ * - 503 `StoreUnavailableError`, `VerifierUnavailableError`: the proof was not stored (a group commit failed, the
+ *   verifier pool is closed or its workers failed); nothing was acknowledged and the same proof may be sent again.
  * - 500 anything else, with a generic message (details only in the log).
  */
 import {
@@ -19,6 +21,7 @@ import {
   MalformedProofError,
   MeshworkError,
   SignerMismatchError,
+  VerifierUnavailableError,
 } from "../proof/errors";
 
 /** The signer is not a registered device, or the device is Removed (or never registered: status None). */
@@ -35,6 +38,9 @@ export class FutureTimestampError extends MeshworkError {}
 
 /** A proof with the same (device, nonce), or the same digest, is already stored. */
 export class ReplayError extends MeshworkError {}
+
+/** A group commit of the proof store failed: no proof of the group was stored (store.ts `insertGrouped`). */
+export class StoreUnavailableError extends MeshworkError {}
 
 /** The body exceeds the size limit, or a batch has too many items. */
 export class PayloadTooLargeError extends MeshworkError {}
@@ -61,6 +67,8 @@ const TABLE: ReadonlyArray<readonly [new (...args: never[]) => Error, number, st
   [InvalidSignatureError, 400, "invalid_signature"],
   [SignerMismatchError, 400, "invalid_signature"],
   [InvalidProofError, 400, "invalid_proof"],
+  [StoreUnavailableError, 503, "store_unavailable"],
+  [VerifierUnavailableError, 503, "verifier_unavailable"],
 ];
 
 /** Fastify's own client errors (body parser, limits): `code` FST_ERR_* with a 4xx `statusCode`. */

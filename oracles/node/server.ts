@@ -6,7 +6,7 @@
  * - verify + aggregate + submit + settle: the epoch loop (epoch-driver.ts), with the signature exchange and verdict
  *   files on the same HTTP API (verdict-routes.ts).
  * On SIGTERM / SIGINT it stops in reverse order: epoch loop and sync first, then HTTP (in-flight requests finish),
- * then the stores.
+ * then the signature verifier workers and the stores.
  */
 import { JsonRpcProvider, Wallet } from "ethers";
 import { deploymentPath } from "../../sdk/deployment";
@@ -21,6 +21,7 @@ import {
   readDeploymentFile,
 } from "../chain";
 import { proofDomain } from "../proof/digest";
+import { VerifierPool } from "../proof/verifier-pool";
 import { importProof } from "./admit";
 import { buildIngestApp } from "./app";
 import type { NodeConfig } from "./config";
@@ -66,9 +67,11 @@ export async function startOracleNode(
   const directory = new ChainDeviceDirectory(contracts.registry);
   const domain = proofDomain(BigInt(deployment.chainId), deployment.ProviderRegistry);
   const now = (): bigint => time.now();
+  // Signature checks of ingest and sync on one worker per core, off the HTTP / SQLite thread.
+  const verifier = new VerifierPool();
   const sync = new PeerSync({
     peers: config.peers,
-    import: (input) => importProof(input, { store: proofs, directory, domain, now }),
+    import: (input) => importProof(input, { store: proofs, directory, domain, now, verifier }),
     pageSize: 200,
     timeoutMs: config.peerTimeoutMs,
     logger,
@@ -99,6 +102,7 @@ export async function startOracleNode(
     maxClockSkew: BigInt(config.maxClockSkew),
     extraMetrics: () => driver.metrics(),
     logger,
+    verifier,
   });
   await registerVerdictRoutes(app, {
     store: verdicts,
@@ -116,6 +120,7 @@ export async function startOracleNode(
         time.stop();
         await app.close();
       } finally {
+        await verifier.close();
         proofs.close();
         verdicts.close();
         provider.destroy();

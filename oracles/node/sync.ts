@@ -217,7 +217,10 @@ export class PeerSync {
       for (let pages = 0; pages < this.maxPagesPerPull; pages++) {
         const after = this.cursors.get(key) ?? 0;
         const page = await this.fetchPage(peer, epoch, after);
-        for (const proof of page.proofs) await this.importOne(proof, epoch, outcome);
+        // All at once: the signatures go to the verifier pool together and the inserts share one group commit.
+        const settled = await Promise.allSettled(page.proofs.map((proof) => this.importOne(proof, epoch, outcome)));
+        const failure = settled.find((s) => s.status === "rejected");
+        if (failure !== undefined) throw failure.reason;
         this.cursors.set(key, Math.max(page.next, this.cursors.get(key) ?? 0));
         if (page.proofs.length < this.pageSize) break;
       }

@@ -1,5 +1,5 @@
-import { keccak256, toUtf8Bytes } from "ethers";
 import { CanonicalJsonError } from "./errors";
+import { bytesToHex, keccak256 } from "./hash";
 
 /** A JSON value as the proof layer accepts it: no undefined, no bigint, no NaN/Infinity, plain objects only. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -45,5 +45,10 @@ function encode(value: unknown, at: string): string {
 
 /** `keccak256(utf8(canonicalJson(payload)))`: the hash a device signs in place of its payload. */
 export function payloadHash(payload: JsonValue): string {
-  return keccak256(toUtf8Bytes(canonicalJson(payload)));
+  return bytesToHex(payloadHashBytes(payload));
+}
+
+/** `payloadHash` as 32 bytes. */
+export function payloadHashBytes(payload: JsonValue): Uint8Array {
+  return keccak256(canonicalJson(payload)); // a string is hashed as its UTF-8 bytes
 }

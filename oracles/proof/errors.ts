@@ -38,3 +38,9 @@ export class InvalidSignatureError extends InvalidProofError {}
 
 /** The signature is well-formed but was made by another key than `record.device`. */
 export class SignerMismatchError extends InvalidProofError {}
+
+/**
+ * Signatures cannot be checked right now (the verifier pool is closed, or its workers failed and the pool was told
+ * not to fall back to the main thread). Nothing was accepted; the same proof may be sent again later (HTTP 503).
+ */
+export class VerifierUnavailableError extends MeshworkError {}

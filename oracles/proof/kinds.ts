@@ -8,10 +8,10 @@
  * - objects are strict: an unknown key is an error (it would be covered by the signature but ignored by the oracle).
  * Payload types are `type` aliases (not interfaces) so they are assignable to `JsonValue`.
  */
-import { getAddress, isAddress } from "ethers";
 import { isValidCell } from "h3-js";
 import { z } from "zod";
 import { ResourceClass } from "../../sdk/enums";
+import { isChecksummedAddress } from "./hash";
 
 export const ProofKind = {
   Heartbeat: 0,
@@ -54,7 +54,7 @@ const hexBytes = (minBytes: number, maxBytes: number) =>
 export const addressSchema = z
   .string({ error: "must be a string" })
   .max(42, { error: "too long for an address" })
-  .refine((s) => isAddress(s) && getAddress(s) === s, { error: "must be an EIP-55 checksummed address" });
+  .refine((s) => isChecksummedAddress(s), { error: "must be an EIP-55 checksummed address" });
 
 /** Unsigned decimal integer string, no leading zeros, at most 78 digits. */
 export const uintStringSchema = z

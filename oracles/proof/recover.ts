@@ -2,13 +2,12 @@
  * Signer recovery on the hot path: native libsecp256k1 (`secp256k1` package) instead of ethers' pure-JS curve.
  * Strict like OpenZeppelin's `ECDSA.tryRecover`: 65 bytes r || s || v, v in {27, 28}, 0 < r < n, 0 < s <= n/2 (the
  * high-s twin of a valid signature is rejected, so a signature cannot be re-encoded into a second valid one).
+ * The checks and the recovery live in hash.ts (shared with the verifier workers); this is the hex-string API.
  */
-import { ecdsaRecover } from "secp256k1";
-import { getAddress, keccak256 } from "ethers";
+import { getAddress } from "ethers";
 import { InvalidSignatureError } from "./errors";
+import { bytesToHex, recoverAddressBytes } from "./hash";
 
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const HALF_N = SECP256K1_N >> 1n;
 const HEX = /^0x[0-9a-fA-F]*$/;
 
 function toBytes(value: string | Uint8Array, length: number, what: string): Uint8Array {
@@ -24,8 +23,13 @@ function toBytes(value: string | Uint8Array, length: number, what: string): Uint
   return value;
 }
 
-function toBigInt(bytes: Uint8Array): bigint {
-  return BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
+/**
+ * The address (20 bytes) whose key made `signature` over the 32-byte `digest`, without the EIP-55 checksum (one
+ * Keccak less than `recoverSigner`): compare it with the expected address's bytes.
+ * Throws `InvalidSignatureError` for a malformed, malleable or unrecoverable signature.
+ */
+export function recoverSignerBytes(digest: string | Uint8Array, signature: string | Uint8Array): Uint8Array {
+  return recoverAddressBytes(toBytes(digest, 32, "digest"), toBytes(signature, 65, "signature"));
 }
 
 /**
@@ -34,22 +38,5 @@ function toBigInt(bytes: Uint8Array): bigint {
  * address for one).
  */
 export function recoverSigner(digest: string | Uint8Array, signature: string | Uint8Array): string {
-  const msg = toBytes(digest, 32, "digest");
-  const sig = toBytes(signature, 65, "signature");
-  const v = sig[64];
-  if (v !== 27 && v !== 28)
-    throw new InvalidSignatureError(`signature v must be 27 or 28, got ${v}`, { details: { v } });
-  const r = toBigInt(sig.subarray(0, 32));
-  const s = toBigInt(sig.subarray(32, 64));
-  if (r === 0n || r >= SECP256K1_N) throw new InvalidSignatureError("signature r out of range");
-  if (s === 0n || s >= SECP256K1_N) throw new InvalidSignatureError("signature s out of range");
-  if (s > HALF_N) throw new InvalidSignatureError("signature s is high (malleable twin); use the low-s form");
-  let publicKey: Uint8Array;
-  try {
-    publicKey = ecdsaRecover(sig.subarray(0, 64), v - 27, msg, false);
-  } catch (cause) {
-    throw new InvalidSignatureError("no public key recoverable from signature", { cause });
-  }
-  // Uncompressed key: 0x04 || X || Y; the address is the last 20 bytes of keccak256(X || Y).
-  return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`);
+  return getAddress(bytesToHex(recoverSignerBytes(digest, signature)));
 }

@@ -1,9 +1,27 @@
 /** `verifyProofSignature` / `assertProofSignature`: does this record carry its device's signature under this domain? */
 import type { TypedDataDomain } from "ethers";
-import { proofDigest } from "./digest";
+import { proofDigestBytes } from "./digest";
 import { SignerMismatchError } from "./errors";
+import { bytesEqual, bytesToHex, hexToBytes, recoverAddressBytes, toChecksumAddress } from "./hash";
 import type { ProofRecord } from "./kinds";
-import { recoverSigner } from "./recover";
+import { recoverSignerBytes } from "./recover";
+
+/**
+ * The in-thread verification path: digest (hash.ts, no ethers), strict recovery to address bytes, byte comparison
+ * with `record.device`. Returns the digest and whether the device signed it; throws `InvalidSignatureError` for a
+ * malformed signature. `domain` may be its separator (`domainSeparator`). The verifier workers (verifier-pool.ts) run the same functions.
+ */
+export function checkProofSignature(
+  record: ProofRecord,
+  domain: TypedDataDomain | Uint8Array,
+): { digest: Uint8Array; signer: Uint8Array; match: boolean } {
+  const digest = proofDigestBytes(domain, record);
+  const signer =
+    typeof record.signature === "string" && /^0x[0-9a-f]{130}$/.test(record.signature)
+      ? recoverAddressBytes(digest, hexToBytes(record.signature))
+      : recoverSignerBytes(digest, record.signature); // throws the precise InvalidSignatureError
+  return { digest, signer, match: bytesEqual(signer, hexToBytes(record.device)) };
+}
 
 /**
  * Recomputes the payload hash and the EIP-712 digest of `record` under `domain`, recovers the signer and compares it
@@ -16,16 +34,20 @@ import { recoverSigner } from "./recover";
  * `parseProofRecord` (or `signProof`).
  */
 export function verifyProofSignature(record: ProofRecord, domain: TypedDataDomain): boolean {
-  const signer = recoverSigner(proofDigest(domain, record), record.signature);
-  return signer.toLowerCase() === record.device.toLowerCase();
+  return checkProofSignature(record, domain).match;
 }
 
 /** Like `verifyProofSignature`, but throws `SignerMismatchError` (naming the recovered signer) instead of false. */
 export function assertProofSignature(record: ProofRecord, domain: TypedDataDomain): void {
-  const signer = recoverSigner(proofDigest(domain, record), record.signature);
-  if (signer.toLowerCase() !== record.device.toLowerCase()) {
+  const { signer, match } = checkProofSignature(record, domain);
+  if (!match) {
     throw new SignerMismatchError("proof not signed by its device", {
-      details: { device: record.device, signer, kind: record.kind, nonce: record.nonce.toString() },
+      details: {
+        device: record.device,
+        signer: toChecksumAddress(bytesToHex(signer)),
+        kind: record.kind,
+        nonce: record.nonce.toString(),
+      },
     });
   }
 }

@@ -1,8 +1,16 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import { ecdsaRecover } from "secp256k1";
 import { ethers } from "ethers";
 import { latLngToCell } from "h3-js";
 import { ResourceClass } from "../../sdk/enums";
+import {
+  isChecksummedAddress,
+  KECCAK_IMPLEMENTATION,
+  keccak256,
+  keccak256Js,
+  toChecksumAddress,
+} from "../../oracles/proof/hash";
 import {
   assertProofSignature,
   canonicalJson,
@@ -17,8 +25,11 @@ import {
   proofDigest,
   proofDomain,
   proofMessage,
+  proofDigestBytes,
   ProofKind,
   recoverSigner,
+  recoverSignerBytes,
+  type JsonValue,
   signProof,
   SignerMismatchError,
   toProofJson,
@@ -287,6 +298,96 @@ describe("oracles/proof", function () {
       const digest = h32("d");
       const signature = device.signingKey.sign(digest).serialized;
       expect(recoverSigner(h32("e"), signature)).to.not.equal(device.address);
+    });
+  });
+
+  describe("fast digest and recovery (hash.ts) against ethers", function () {
+    const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+    const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => ethers.getAddress(ethers.hexlify(b)));
+    const domain = fc.record({
+      chainId: fc.bigInt({ min: 1n, max: 2n ** 64n }),
+      registry: address,
+    });
+
+    it(`Keccak-256 (${KECCAK_IMPLEMENTATION}, and the JavaScript fallback) equals ethers' on bytes and strings`, function () {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 600 }), fc.string({ unit: "binary", maxLength: 200 }), (bytes, text) => {
+          for (const hash of [keccak256, keccak256Js]) {
+            expect(ethers.hexlify(hash(bytes))).to.equal(ethers.keccak256(bytes));
+            expect(ethers.hexlify(hash(bytes.subarray(1)))).to.equal(ethers.keccak256(bytes.subarray(1)));
+            expect(ethers.hexlify(hash(text))).to.equal(ethers.keccak256(ethers.toUtf8Bytes(text)));
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("proofDigest equals ethers' TypedDataEncoder.hash on random records and domains", function () {
+      fc.assert(
+        fc.property(
+          domain,
+          address,
+          u64,
+          fc.integer({ min: 0, max: 255 }),
+          fc.integer({ min: 0, max: 255 }),
+          u64,
+          u64,
+          fc.jsonValue(),
+          (d, device, epoch, resourceClass, kind, nonce, timestamp, payload) => {
+            const dom = proofDomain(d.chainId, d.registry);
+            // Any header and JSON payload (not only schema-valid ones): the encoding must not depend on validity.
+            const record = { device, epoch, resourceClass, kind, nonce, timestamp, payload: payload as JsonValue };
+            const unsigned = record as unknown as Parameters<typeof proofDigest>[1];
+            const expected = ethers.TypedDataEncoder.hash(dom, PROOF_TYPES, {
+              ...record,
+              payloadHash: ethers.keccak256(ethers.toUtf8Bytes(canonicalJson(record.payload))),
+            });
+            expect(proofDigest(dom, unsigned)).to.equal(expected);
+            expect(ethers.hexlify(proofDigestBytes(dom, unsigned))).to.equal(expected);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it("rejects a field out of its type, as ethers does", function () {
+      const record = heartbeat();
+      expect(() => proofDigest(DOMAIN, { ...record, nonce: 2n ** 64n })).to.throw(RangeError);
+      expect(() => proofDigest(DOMAIN, { ...record, epoch: -1n })).to.throw(RangeError);
+      expect(() => proofDigest(DOMAIN, { ...record, kind: 256 } as unknown as ProofRecord)).to.throw(RangeError);
+      expect(() => proofDigest(DOMAIN, { ...record, device: "0x1234" })).to.throw(TypeError);
+    });
+
+    it("recoverSignerBytes equals ethers.recoverAddress on valid signatures", function () {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          (seed, digest) => {
+            const key = ethers.keccak256(seed); // a valid scalar with overwhelming probability
+            const signature = new ethers.SigningKey(key).sign(digest).serialized;
+            const expected = ethers.recoverAddress(digest, signature);
+            expect(ethers.getAddress(ethers.hexlify(recoverSignerBytes(digest, signature)))).to.equal(expected);
+            expect(recoverSigner(digest, signature)).to.equal(expected);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it("isChecksummedAddress / toChecksumAddress agree with ethers' getAddress", function () {
+      fc.assert(
+        fc.property(address, fc.string({ maxLength: 44 }), (a, junk) => {
+          expect(toChecksumAddress(a.toLowerCase())).to.equal(a);
+          expect(isChecksummedAddress(a)).to.equal(true);
+          expect(isChecksummedAddress(a.toLowerCase())).to.equal(a.toLowerCase() === a);
+          const flipped = a.slice(0, -1) + (a.at(-1) === a.at(-1)!.toUpperCase() ? a.at(-1)!.toLowerCase() : a.at(-1)!.toUpperCase());
+          expect(isChecksummedAddress(flipped)).to.equal(flipped === a);
+          const ethersSays = ethers.isAddress(junk) && ethers.getAddress(junk) === junk;
+          expect(isChecksummedAddress(junk)).to.equal(ethersSays);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 
