@@ -32,6 +32,8 @@
 import { ethers } from "ethers";
 
 import { FaultKind } from "../../sdk/enums";
+import { recoverSigner } from "../proof/recover";
+import { encodePacked, keccakHex, packedKeccak } from "./hash";
 import { rejected, verified, type VerifyResult } from "./result";
 
 /** The field modulus p = 2^61 − 1 (Mersenne prime). */
@@ -94,16 +96,20 @@ function deriveMatrix(seed: string, device: string, n: number, tag: number): big
   const perWord = 256 / COMPUTE_ENTRY_BITS;
   const mask = (1n << BigInt(COMPUTE_ENTRY_BITS)) - 1n;
   const m: bigint[][] = Array.from({ length: n }, () => new Array<bigint>(n));
+  // The packed tuple once; only its last word (the counter, below 2^64) changes from hash to hash.
+  const packed = encodePacked([
+    { type: "bytes32", value: seed },
+    { type: "address", value: device },
+    { type: "uint8", value: tag },
+    { type: "uint256", value: n },
+    { type: "uint256", value: 0 },
+  ]);
   let word = 0n;
   for (let k = 0; k < n * n; k++) {
     const slot = k % perWord;
     if (slot === 0) {
-      word = BigInt(
-        ethers.solidityPackedKeccak256(
-          ["bytes32", "address", "uint8", "uint256", "uint256"],
-          [seed, device, tag, n, Math.floor(k / perWord)],
-        ),
-      );
+      packed.writeBigUInt64BE(BigInt(Math.floor(k / perWord)), packed.length - 8);
+      word = BigInt(keccakHex(packed));
     }
     const shift = BigInt((perWord - 1 - slot) * COMPUTE_ENTRY_BITS);
     m[Math.floor(k / n)][k % n] = (word >> shift) & mask;
@@ -138,19 +144,21 @@ export function productDigest(c: Matrix): string {
   const buf = new Uint8Array(n * n * 8);
   const view = new DataView(buf.buffer);
   c.forEach((row, i) => row.forEach((v, j) => view.setBigUint64((i * n + j) * 8, v)));
-  return ethers.keccak256(buf);
+  return keccakHex(buf);
 }
 
 /** The Freivalds vector for round `round`: n entries in [0, p). */
 export function freivaldsVector(seed: string, device: string, digest: string, n: number, round: number): bigint[] {
   const r: bigint[] = [];
   for (let block = 0; r.length < n; block++) {
-    const h = BigInt(
-      ethers.solidityPackedKeccak256(
-        ["bytes32", "address", "bytes32", "uint256", "uint256", "uint256"],
-        [seed, device, digest, n, round, block],
-      ),
-    );
+    const h = packedKeccak([
+      { type: "bytes32", value: seed },
+      { type: "address", value: device },
+      { type: "bytes32", value: digest },
+      { type: "uint256", value: n },
+      { type: "uint256", value: round },
+      { type: "uint256", value: block },
+    ]);
     for (let w = 3; w >= 0 && r.length < n; w--) r.push(((h >> BigInt(64 * w)) & 0xffffffffffffffffn) % COMPUTE_PRIME);
   }
   return r;
@@ -201,7 +209,8 @@ export function verifyReceipt(input: ReceiptVerifyInput): VerifyResult {
   if (ethers.getAddress(client) === ethers.getAddress(device)) return rejected("client and device are the same key");
   let signer: string;
   try {
-    signer = ethers.verifyTypedData(domain, JOB_RECEIPT_TYPES, { jobId, device, workUnits }, clientSignature);
+    // Native recovery, strict like the proofs' own signatures (65 bytes, v 27/28, low s).
+    signer = recoverSigner(ethers.TypedDataEncoder.hash(domain, JOB_RECEIPT_TYPES, { jobId, device, workUnits }), clientSignature);
   } catch {
     return rejected("client signature cannot be parsed", FaultKind.InvalidProof);
   }

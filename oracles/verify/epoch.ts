@@ -45,7 +45,7 @@
  * are all rejected without fault (e.g. an isolated hotspot whose beacon nobody heard) is unpaid but gets no
  * MissedDuty fault.
  */
-import { AbiCoder, getAddress, getBytes, isAddress, keccak256, type TypedDataDomain } from "ethers";
+import { AbiCoder, getAddress, isAddress, keccak256, type TypedDataDomain } from "ethers";
 
 import { FaultKind, type ResourceClass } from "../../sdk/enums";
 import type { ProofOutcome } from "../aggregate/types";
@@ -238,7 +238,11 @@ function perDevice<R extends ProofRecord>(
   verify: (group: readonly Item<R>[]) => VerifyResult,
 ): ProofOutcome[] {
   const groups = new Map<string, Item<R>[]>();
-  for (const p of items) groups.set(p.record.device, [...(groups.get(p.record.device) ?? []), p]);
+  for (const p of items) {
+    const group = groups.get(p.record.device);
+    if (group === undefined) groups.set(p.record.device, [p]);
+    else group.push(p);
+  }
   return [...groups.values()].flatMap((group) => {
     const [head, ...rest] = group;
     const result = verify(group);
@@ -347,7 +351,8 @@ function storageResult(
     capacityGiB: capacity,
     responses: group.map((p) => ({
       index: p.record.payload.chunkIndex,
-      chunk: getBytes(p.record.payload.chunk),
+      // Hex checked by the proof schema; a wrong length fails the chunk-size check.
+      chunk: Buffer.from(p.record.payload.chunk.slice(2), "hex"),
       path: p.record.payload.path,
     })),
   });

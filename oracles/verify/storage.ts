@@ -33,6 +33,7 @@
 import { ethers } from "ethers";
 
 import { FaultKind } from "../../sdk/enums";
+import { keccakBytes, keccakHex, packedKeccak } from "./hash";
 import { rejected, verified, type VerifyResult } from "./result";
 
 /** Bytes per chunk (4 KiB). */
@@ -82,7 +83,7 @@ export function chunkLeaves(data: Uint8Array): Uint8Array {
   const count = Math.ceil(data.length / STORAGE_CHUNK_SIZE);
   const leaves = new Uint8Array(count * HASH_BYTES);
   for (let i = 0; i < count; i++) {
-    leaves.set(ethers.getBytes(ethers.keccak256(chunkAt(data, i))), i * HASH_BYTES);
+    leaves.set(keccakBytes(chunkAt(data, i)), i * HASH_BYTES);
   }
   return leaves;
 }
@@ -100,7 +101,7 @@ export function chunkAt(data: Uint8Array, index: number): Uint8Array {
 
 /** keccak256(left ‖ right) of two 32-byte nodes. */
 export function hashPair(left: string, right: string): string {
-  return ethers.keccak256(ethers.concat([left, right]));
+  return keccakHex(Buffer.from(left.slice(2) + right.slice(2), "hex"));
 }
 
 /**
@@ -123,7 +124,7 @@ export function buildStorageTree(leaves: Uint8Array | readonly string[]): Storag
     const parents = new Uint8Array((padded.length / 2) | 0);
     for (let i = 0; i < padded.length / (2 * HASH_BYTES); i++) {
       const pair = padded.subarray(i * 2 * HASH_BYTES, (i + 1) * 2 * HASH_BYTES);
-      parents.set(ethers.getBytes(ethers.keccak256(pair)), i * HASH_BYTES);
+      parents.set(keccakBytes(pair), i * HASH_BYTES);
     }
     levels.push(parents);
     level = parents;
@@ -161,13 +162,18 @@ export function storageDepth(chunkCount: number): number {
 
 /** Recomputes the root from a leaf, its index and its path (positional: bit d of the index picks the side). */
 export function rootFromPath(leaf: string, index: number, path: readonly string[]): string {
-  let node = leaf;
+  // On bytes: one 64-byte buffer holds the pair being hashed, the node goes left or right by the index bit.
+  const pair = Buffer.alloc(2 * HASH_BYTES);
+  let node: Uint8Array = Buffer.from(leaf.slice(2), "hex");
   let at = index;
   for (const sibling of path) {
-    node = at % 2 === 0 ? hashPair(node, sibling) : hashPair(sibling, node);
+    const left = at % 2 === 0;
+    pair.set(node, left ? 0 : HASH_BYTES);
+    pair.write(sibling.slice(2), left ? HASH_BYTES : 0, HASH_BYTES, "hex");
+    node = keccakBytes(pair);
     at = Math.floor(at / 2);
   }
-  return node;
+  return `0x${Buffer.from(node).toString("hex")}`;
 }
 
 /**
@@ -182,12 +188,13 @@ export function challengeIndices(seed: string, device: string, dataRoot: string,
   const swapped = new Map<number, number>(); // sparse permutation: position -> value, identity where absent
   const out: number[] = [];
   for (let i = 0; i < draws; i++) {
-    const h = BigInt(
-      ethers.solidityPackedKeccak256(
-        ["bytes32", "address", "bytes32", "uint256", "uint256"],
-        [seed, device, dataRoot, chunkCount, i],
-      ),
-    );
+    const h = packedKeccak([
+      { type: "bytes32", value: seed },
+      { type: "address", value: device },
+      { type: "bytes32", value: dataRoot },
+      { type: "uint256", value: chunkCount },
+      { type: "uint256", value: i },
+    ]);
     const j = i + Number(h % BigInt(chunkCount - i));
     const atI = swapped.get(i) ?? i;
     const atJ = swapped.get(j) ?? j;
@@ -228,7 +235,7 @@ export function verifyStorageResponse(input: StorageVerifyInput): VerifyResult {
     if (!r.path.every((node) => ethers.isHexString(node, 32))) {
       return rejected(`path for chunk ${r.index} has a node that is not bytes32`, FaultKind.InvalidProof);
     }
-    const root = rootFromPath(ethers.keccak256(r.chunk), r.index, r.path);
+    const root = rootFromPath(keccakHex(r.chunk), r.index, r.path);
     if (root !== dataRoot.toLowerCase()) return rejected(`chunk ${r.index} does not verify to the data root`, FaultKind.InvalidProof);
   }
   const missing = [...challenged].filter((i) => !answered.has(i));
