@@ -13,10 +13,32 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * `JSON.stringify` would.
  */
 export function canonicalJson(value: JsonValue): string {
-  return encode(value, "$");
+  return encode(value, null);
 }
 
-function encode(value: unknown, at: string): string {
+/**
+ * Where the encoder is, as a linked list built on the way down: `$`, `$[i]`, `$.key`. The path string itself is
+ * only built for an error message (`pathOf`), not for every value on the hot path.
+ */
+interface At {
+  parent: At | null;
+  key: string | number;
+}
+
+function pathOf(at: At | null): string {
+  let path = "";
+  for (let node = at; node !== null; node = node.parent) {
+    path = (typeof node.key === "number" ? `[${node.key}]` : `.${node.key}`) + path;
+  }
+  return `$${path}`;
+}
+
+function fail(at: At | null, message: string): never {
+  const path = pathOf(at);
+  throw new CanonicalJsonError(`${path}: ${message}`, { details: { at: path } });
+}
+
+function encode(value: unknown, at: At | null): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -24,22 +46,37 @@ function encode(value: unknown, at: string): string {
     case "string":
       return JSON.stringify(value);
     case "number":
-      if (!Number.isFinite(value)) throw new CanonicalJsonError(`${at}: number is not finite`, { details: { at } });
+      if (!Number.isFinite(value)) fail(at, "number is not finite");
       return JSON.stringify(value);
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((item, i) => encode(item, `${at}[${i}]`)).join(",")}]`;
-      const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new CanonicalJsonError(`${at}: not a plain object`, { details: { at } });
+      if (Array.isArray(value)) {
+        const items = value as unknown[];
+        let out = "[";
+        for (let i = 0; i < items.length; i++) {
+          if (i > 0) out += ",";
+          const item = items[i];
+          // A hole of a sparse array joins as nothing (as `value.map(...).join(",")` did).
+          if (item === undefined && !(i in items)) continue;
+          out += encode(item, { parent: at, key: i });
+        }
+        return `${out}]`;
       }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) fail(at, "not a plain object");
       const record = value as Record<string, unknown>;
-      const parts = Object.keys(record)
-        .sort()
-        .map((key) => `${JSON.stringify(key)}:${encode(record[key], `${at}.${key}`)}`);
-      return `{${parts.join(",")}}`;
+      const keys = Object.keys(record).sort();
+      let out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (i > 0) out += ",";
+        out += JSON.stringify(key);
+        out += ":";
+        out += encode(record[key], { parent: at, key });
+      }
+      return `${out}}`;
     }
     default:
-      throw new CanonicalJsonError(`${at}: ${typeof value} is not a JSON value`, { details: { at } });
+      return fail(at, `${typeof value} is not a JSON value`);
   }
 }
 

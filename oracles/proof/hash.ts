@@ -51,11 +51,19 @@ export function keccak256Js(data: Uint8Array | string): Uint8Array {
   return keccak256Bytes(typeof data === "string" ? Buffer.from(data, "utf8") : data);
 }
 
+/** UTF-8 scratch of `keccak256(string)`, grown as needed: the bytes are absorbed before the call returns. */
+let utf8Scratch = Buffer.allocUnsafe(4096);
+
 /** Keccak-256 of `data` (a string is hashed as its UTF-8 bytes). */
 export function keccak256(data: Uint8Array | string): Uint8Array {
   if (native === null) return keccak256Js(data);
   native.initialize(1088, 512);
-  native.absorb(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+  if (typeof data === "string") {
+    if (3 * data.length > utf8Scratch.length) utf8Scratch = Buffer.allocUnsafe(3 * data.length);
+    native.absorb(utf8Scratch.subarray(0, utf8Scratch.write(data, 0, "utf8")));
+  } else {
+    native.absorb(data);
+  }
   native.absorbLastFewBits(0x01);
   return native.squeeze(32);
 }
@@ -123,6 +131,31 @@ export function proofStructHash(s: ProofStructBytes): Uint8Array {
   return keccak256(STRUCT);
 }
 
+/**
+ * `proofStructHash` of a struct packed as the verifier jobs carry it (verifier-codec.ts): at `offset` of `packed`,
+ * device 20 | epoch u64 | resourceClass u8 | kind u8 | nonce u64 | timestamp u64 (big-endian), with the 32-byte
+ * `payloadHash` apart. Every packed value is in its type by construction: no checks, no BigInt.
+ */
+export function packedProofStructHash(packed: Uint8Array, offset: number, payloadHash: Uint8Array): Uint8Array {
+  for (let i = 0; i < 20; i++) STRUCT[44 + i] = packed[offset + i];
+  for (let i = 0; i < 8; i++) {
+    STRUCT[88 + i] = packed[offset + 20 + i]; // epoch
+    STRUCT[216 + i] = packed[offset + 30 + i]; // nonce
+    STRUCT[248 + i] = packed[offset + 38 + i]; // timestamp
+  }
+  STRUCT[127] = packed[offset + 28];
+  STRUCT[159] = packed[offset + 29];
+  STRUCT.set(payloadHash, 160);
+  return keccak256(STRUCT);
+}
+
+/** `typedDataDigest` with the 32-byte domain separator at `offset` of `bytes`. */
+export function typedDataDigestAt(bytes: Uint8Array, offset: number, structHash: Uint8Array): Uint8Array {
+  for (let i = 0; i < 32; i++) DIGEST_INPUT[2 + i] = bytes[offset + i];
+  DIGEST_INPUT.set(structHash, 34);
+  return keccak256(DIGEST_INPUT);
+}
+
 /** The EIP-712 digest keccak256(0x1901 || domainSeparator || structHash). */
 export function typedDataDigest(domainSeparator: Uint8Array, structHash: Uint8Array): Uint8Array {
   DIGEST_INPUT.set(domainSeparator, 2);
@@ -176,6 +209,11 @@ export function checkSignatureBytes(sig: Uint8Array): RecoverFailure {
   return RecoverFailure.None;
 }
 
+/** Output buffer of `ecdsaRecover`, reused: the key is only read (by `addressOf`) before the next recovery. */
+const RECOVERED_KEY = new Uint8Array(65);
+/** X || Y of `RECOVERED_KEY`, as a Buffer (the cache key of `addressOf`). */
+const RECOVERED_XY = Buffer.from(RECOVERED_KEY.buffer, 1, 64);
+
 /**
  * Recovers the 20 address bytes of the key that made `sig` (65 bytes r || s || v) over `digest` (32 bytes), or
  * returns the `RecoverFailure` that refuses it. No checksum is computed: compare the bytes. The returned array may be
@@ -186,7 +224,7 @@ export function tryRecoverAddressBytes(digest: Uint8Array, sig: Uint8Array): Uin
   if (failure !== RecoverFailure.None) return failure;
   let publicKey: Uint8Array;
   try {
-    publicKey = ecdsaRecover(sig.subarray(0, 64), sig[64] - 27, digest, false);
+    publicKey = ecdsaRecover(sig.subarray(0, 64), sig[64] - 27, digest, false, RECOVERED_KEY);
   } catch {
     return RecoverFailure.Unrecoverable;
   }
@@ -202,7 +240,9 @@ const addressCache = new Map<string, Uint8Array>();
 
 /** The address (20 bytes) of an uncompressed public key 0x04 || X || Y: the last 20 bytes of keccak256(X || Y). */
 function addressOf(publicKey: Uint8Array): Uint8Array {
-  const key = Buffer.from(publicKey.buffer, publicKey.byteOffset + 1, 64).toString("latin1");
+  const key = (
+    publicKey === RECOVERED_KEY ? RECOVERED_XY : Buffer.from(publicKey.buffer, publicKey.byteOffset + 1, 64)
+  ).toString("latin1");
   let address = addressCache.get(key);
   if (address === undefined) {
     if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();

@@ -290,13 +290,13 @@ export class VerifierPool {
     slot.batches.delete(message.id);
     slot.load -= batch.jobs.length;
     if (slot.batches.size === 0) slot.worker.unref();
-    const out = new Uint8Array(message.buf);
+    const out = Buffer.from(message.buf);
     for (let i = 0; i < batch.jobs.length; i++) {
       const job = batch.jobs[i];
       const at = i * RESULT_BYTES;
       const status = out[at];
       if (status === VerifyStatus.Ok) {
-        job.resolve({ ok: true, digest: bytesToHex(out.subarray(at + 1, at + 33)) });
+        job.resolve({ ok: true, digest: `0x${out.toString("hex", at + 1, at + 33)}` }); // = bytesToHex
       } else if (status === VerifyStatus.SignerMismatch) {
         job.resolve({ ok: false, error: mismatch(job.record, out.subarray(at + 33, at + 53)) });
       } else {
