@@ -88,6 +88,20 @@ async function jail(f: Fixture, device: string): Promise<void> {
 }
 
 /**
+ * After 1,000 MESH of rewards for alice in the commission fixture (10 % commission; 1,000 self-stake, 4,000 delegated):
+ * alice 280 (commission and her stake's share), delegators 720, carol and dave 3 : 1 by their shares.
+ */
+async function expectSplitOf1000(f: Fixture): Promise<void> {
+  const { staking, alice, carol, dave } = f;
+  const s = await staking.getOperatorStake(alice.address);
+  expect(s.operatorRewards).to.equal(280n * MESH);
+  expect(s.rewardPerShare).to.equal((720n * MESH * REWARD_SCALE) / sharesOf(4_000n * MESH));
+  expect(await staking.pendingRewards(alice.address, carol.address)).to.equal(540n * MESH);
+  expect(await staking.pendingRewards(alice.address, dave.address)).to.equal(180n * MESH);
+  expect(await staking.pendingRewards(alice.address, alice.address)).to.equal(280n * MESH);
+}
+
+/**
  * The contract's books balance: its token balance equals totalStaked + totalUnbonding + rewardsReserved, and the
  * totals equal the sums of the operators' pools (alice and bob are the only operators in these tests).
  */
@@ -1004,7 +1018,7 @@ describe("Staking", function () {
   describe("addRewards", function () {
     it("takes the commission first, then splits the rest pro rata between self-stake and delegators", async function () {
       const f = await loadFixture(commissionFixture);
-      const { staking, token, alice, carol, dave, governance } = f;
+      const { staking, token, alice, governance } = f;
       // 1,000 MESH: 10% = 100 commission; 900 split 1,000 (self) : 4,000 (delegated) -> 180 + 720.
       const tx = staking.connect(governance).addRewards(alice.address, 1_000n * MESH);
       await expect(tx)
@@ -1013,13 +1027,7 @@ describe("Staking", function () {
       await expect(tx).to.changeTokenBalances(token, [governance, staking], [-1_000n * MESH, 1_000n * MESH]);
 
       expect(await staking.rewardsReserved()).to.equal(1_000n * MESH);
-      const s = await staking.getOperatorStake(alice.address);
-      expect(s.operatorRewards).to.equal(280n * MESH);
-      expect(s.rewardPerShare).to.equal((720n * MESH * REWARD_SCALE) / sharesOf(4_000n * MESH));
-      // Two delegators with different amounts get proportional rewards (3 : 1).
-      expect(await staking.pendingRewards(alice.address, carol.address)).to.equal(540n * MESH);
-      expect(await staking.pendingRewards(alice.address, dave.address)).to.equal(180n * MESH);
-      expect(await staking.pendingRewards(alice.address, alice.address)).to.equal(280n * MESH);
+      await expectSplitOf1000(f);
       await expectAccounting(f);
     });
 
@@ -1162,7 +1170,7 @@ describe("Staking", function () {
 
     it("creditRewards splits like addRewards and emits RewardsAdded with the distributor as funder, moving no tokens", async function () {
       const f = await loadFixture(distributorFixture);
-      const { staking, token, alice, carol, dave, governance, treasury } = f;
+      const { staking, token, alice, carol, governance, treasury } = f;
       await token.connect(governance).transfer(staking, 1_000n * MESH);
       await staking.connect(treasury).reserveRewards(1_000n * MESH);
 
@@ -1174,12 +1182,7 @@ describe("Staking", function () {
       await expect(tx).to.changeTokenBalances(token, [treasury, staking], [0n, 0n]);
       await expect(tx).not.to.emit(staking, "RewardsReserved");
       expect(await staking.rewardsReserved()).to.equal(1_000n * MESH); // already reserved
-      const s = await staking.getOperatorStake(alice.address);
-      expect(s.operatorRewards).to.equal(280n * MESH);
-      expect(s.rewardPerShare).to.equal((720n * MESH * REWARD_SCALE) / sharesOf(4_000n * MESH));
-      expect(await staking.pendingRewards(alice.address, carol.address)).to.equal(540n * MESH);
-      expect(await staking.pendingRewards(alice.address, dave.address)).to.equal(180n * MESH);
-      expect(await staking.pendingRewards(alice.address, alice.address)).to.equal(280n * MESH);
+      await expectSplitOf1000(f);
       await expectAccounting(f);
 
       // Paid out of the reserve like any reward.
