@@ -6,12 +6,12 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IStaking, OperatorStake, Delegation, UnbondingRequest} from "./interfaces/IStaking.sol";
 import {IProtocolConfig, Param} from "./interfaces/IProtocolConfig.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {Pool, SharesMath} from "./libraries/SharesMath.sol";
+import {VoteHistory, VoteHistoryLib} from "./libraries/VoteHistory.sol";
 
 /// @title Staking
 /// @notice Self-stake, delegation, a slashable unbonding queue and delegator rewards by reward-per-share.
@@ -19,7 +19,7 @@ contract Staking is IStaking, AccessControl {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SharesMath for Pool;
-    using Checkpoints for Checkpoints.Trace208;
+    using VoteHistoryLib for VoteHistory;
 
     /// @inheritdoc IStaking
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
@@ -39,7 +39,7 @@ contract Staking is IStaking, AccessControl {
     mapping(address staker => UnbondingRequest[]) private _queue;
     mapping(address staker => uint256) private _queueHead;
     mapping(address operator => mapping(uint48 generation => uint256)) private _rewardPerShareAtWipe;
-    mapping(address account => Checkpoints.Trace208) private _stakeVotes;
+    mapping(address account => VoteHistory) private _stakeVotes;
 
     /// @inheritdoc IStaking
     uint256 public totalStaked;
@@ -303,7 +303,7 @@ contract Staking is IStaking, AccessControl {
     function getPastStakeVotes(address account, uint256 timepoint) external view returns (uint256) {
         uint48 clock = uint48(block.timestamp);
         if (timepoint >= clock) revert FutureLookup(timepoint, clock);
-        return _stakeVotes[account].upperLookupRecent(uint48(timepoint));
+        return _stakeVotes[account].upperLookup(uint48(timepoint));
     }
 
     /// @inheritdoc IStaking
@@ -456,7 +456,7 @@ contract Staking is IStaking, AccessControl {
     }
 
     function _writeVotes(address account, uint256 votes) private {
-        (uint256 previous, uint256 current) = _stakeVotes[account].push(uint48(block.timestamp), votes.toUint208());
+        (uint256 previous, uint256 current) = _stakeVotes[account].push(uint48(block.timestamp), votes);
         emit StakeVotesChanged(account, previous, current);
     }
 

@@ -222,6 +222,30 @@ describe("Staking vote checkpoints", function () {
       expect(await f.staking.getPastStakeVotes(f.bob.address, t)).to.equal(150n * MESH);
       expect(await f.staking.getPastStakeVotes(f.bob.address, t - 1n)).to.equal(0n);
     });
+    it("looks up every past checkpoint of a long history (the latest in the head slot, older ones archived)", async function () {
+      const f = await loadFixture(baseFixture);
+      const history: { t: bigint; votes: bigint }[] = [];
+      let votes = 0n;
+      for (let i = 1; i <= 13; i++) {
+        await time.increase(7 * i); // uneven gaps
+        if (i % 4 === 0) {
+          await f.staking.connect(f.bob).unstake(10n * MESH);
+          votes -= 10n * MESH;
+        } else {
+          await f.staking.connect(f.bob).stake(BigInt(i) * 25n * MESH);
+          votes += BigInt(i) * 25n * MESH;
+        }
+        history.push({ t: await now(), votes });
+      }
+      await time.increase(1);
+      expect(await f.staking.getPastStakeVotes(f.bob.address, history[0].t - 1n)).to.equal(0n);
+      for (const [i, h] of history.entries()) {
+        expect(await f.staking.getPastStakeVotes(f.bob.address, h.t), `at checkpoint ${i}`).to.equal(h.votes);
+        const before = i === 0 ? 0n : history[i - 1].votes;
+        expect(await f.staking.getPastStakeVotes(f.bob.address, h.t - 1n), `just before ${i}`).to.equal(before);
+      }
+      expect(await f.staking.stakeVotes(f.bob.address)).to.equal(votes);
+    });
   });
 
   describe("property: random stake / delegate / undelegate / slash sequences", function () {
