@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IProviderRegistry, Device, DeviceRegistration} from "./interfaces/IProviderRegistry.sol";
 import {IProtocolConfig, Param, ClassParam} from "./interfaces/IProtocolConfig.sol";
@@ -14,7 +14,7 @@ import {ResourceClass, DeviceStatus, CLASS_COUNT} from "./types/Types.sol";
 
 /// @title ProviderRegistry
 /// @notice Devices, their operators and declared capacity; onboarding by device-signed EIP-712 consent.
-contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
+contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
     /// @inheritdoc IProviderRegistry
     bytes32 public constant JAILER_ROLE = keccak256("JAILER_ROLE");
     /// @inheritdoc IProviderRegistry
@@ -74,8 +74,8 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
         d.status = DeviceStatus.Active;
         d.location = registration.location;
         d.capacity = capacity;
-        d.lastLocationChange = uint64(block.timestamp);
-        d.statusSince = uint64(block.timestamp);
+        d.lastLocationChange = uint40(block.timestamp);
+        d.statusSince = uint40(block.timestamp);
         if (bytes(registration.metadataURI).length > 0) d.metadataURI = registration.metadataURI;
         _capacity[msg.sender][uint256(resourceClass)] += capacity;
         _checkStake(msg.sender);
@@ -100,11 +100,11 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
         uint256 nextAllowed = d.lastLocationChange + config.param(Param.LocationChangeCooldown);
         if (block.timestamp < nextAllowed) revert LocationChangeTooSoon(device, nextAllowed);
 
-        bytes32 structHash = keccak256(abi.encode(LOCATION_TYPEHASH, device, location, _useNonce(device), deadline));
+        bytes32 structHash = keccak256(abi.encode(LOCATION_TYPEHASH, device, location, d.nonce++, deadline));
         _checkDeviceSignature(device, structHash, signature);
 
         d.location = location;
-        d.lastLocationChange = uint64(block.timestamp);
+        d.lastLocationChange = uint40(block.timestamp);
         emit LocationUpdated(device, oldLocation, location);
     }
 
@@ -169,7 +169,7 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
     function jail(address device, uint64 until) external onlyRole(JAILER_ROLE) {
         Device storage d = _devices[device];
         if (d.status != DeviceStatus.Active) revert InvalidStatus(device, d.status);
-        d.jailedUntil = until;
+        d.jailedUntil = SafeCast.toUint40(until);
         d.pendingOperator = address(0);
         ++jailedDevices[d.operator];
         _setStatus(device, d, DeviceStatus.Jailed);
@@ -214,8 +214,8 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
     }
 
     /// @inheritdoc IProviderRegistry
-    function nonces(address device) public view override(IProviderRegistry, Nonces) returns (uint256) {
-        return super.nonces(device);
+    function nonces(address device) external view returns (uint256) {
+        return _devices[device].nonce;
     }
 
     /* INTERNAL */
@@ -223,7 +223,7 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
     function _setStatus(address device, Device storage d, DeviceStatus to) private {
         DeviceStatus from = d.status;
         d.status = to;
-        d.statusSince = uint64(block.timestamp);
+        d.statusSince = uint40(block.timestamp);
         emit StatusChanged(device, from, to);
     }
 
@@ -236,7 +236,7 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712, Nonces {
                 r.resourceClass,
                 r.capacity,
                 r.location,
-                _useNonce(r.device),
+                _devices[r.device].nonce++,
                 r.deadline
             )
         );

@@ -11,9 +11,10 @@ struct Device {
     DeviceStatus status;
     uint64 location; // H3 cell index; zero for classes without a location
     uint64 capacity; // declared capacity in the class's units
-    uint64 lastLocationChange; // timestamp of the last location change (registration counts)
-    uint64 statusSince; // timestamp of the last status change
-    uint64 jailedUntil; // earliest unjail time while Jailed
+    uint40 lastLocationChange; // timestamp of the last location change (registration counts)
+    uint40 statusSince; // timestamp of the last status change
+    uint40 jailedUntil; // earliest unjail time while Jailed
+    uint64 nonce; // next nonce of the device's signed messages (in the same slot: no fresh slot per registration)
     address pendingOperator; // operator offered the device, awaiting its acceptance
     string metadataURI;
 }

@@ -31,8 +31,9 @@ async function main(): Promise<void> {
     notes: [
       "One transaction each, from the protocol fixture (test/gas/scenarios.ts). \"First\" rows write fresh storage " +
         "slots (20,000 gas each in the EVM: an operator's stake record and the head of its vote history, which holds " +
-        "the latest checkpoint and the archive count in one slot; an operator's capacity record; a delegation); the " +
-        "relay here carries a faults root (one more fresh slot than a verdict without faults).",
+        "the latest checkpoint and the archive count in one slot; an operator's capacity record; a delegation). A " +
+        "device's record is two fresh slots (its signature nonce shares one of them). The relay here carries a " +
+        "faults root (one more fresh slot than a verdict without faults).",
     ],
     table: {
       columns: ["operation", "gas", "target"],
