@@ -4,9 +4,8 @@
  * high-s twin of a valid signature is rejected, so a signature cannot be re-encoded into a second valid one).
  * The checks and the recovery live in hash.ts (shared with the verifier workers); this is the hex-string API.
  */
-import { getAddress } from "ethers";
 import { InvalidSignatureError } from "./errors";
-import { bytesToHex, recoverAddressBytes } from "./hash";
+import { bytesToHex, recoverAddressBytes, toChecksumAddress } from "./hash";
 
 const HEX = /^0x[0-9a-fA-F]*$/;
 
@@ -38,5 +37,5 @@ export function recoverSignerBytes(digest: string | Uint8Array, signature: strin
  * address for one).
  */
 export function recoverSigner(digest: string | Uint8Array, signature: string | Uint8Array): string {
-  return getAddress(bytesToHex(recoverSignerBytes(digest, signature)));
+  return toChecksumAddress(bytesToHex(recoverSignerBytes(digest, signature)));
 }
