@@ -14,15 +14,18 @@ import {
     VerdictStatus,
     VerdictRecord,
     VerdictDispute,
-    Committee
+    Committee,
+    ConfirmationMode
 } from "./interfaces/IOracleHub.sol";
+import {IVerdictConfirmer} from "./interfaces/IVerdictConfirmer.sol";
 import {IMeshToken} from "./interfaces/IMeshToken.sol";
 import {IProtocolConfig, Param} from "./interfaces/IProtocolConfig.sol";
 import {ISlashing} from "./interfaces/ISlashing.sol";
 import {FaultKind} from "./types/Types.sol";
 
 /// @title OracleHub
-/// @notice M-of-N oracle verdicts per epoch with optimistic finalisation, disputes and fault application.
+/// @notice M-of-N oracle verdicts per epoch with optimistic finalisation, disputes, fault application, and an optional
+/// second verdict source (a confirmer) that must agree or can stand in for a stalled committee.
 contract OracleHub is IOracleHub, AccessControl, EIP712 {
     using SafeERC20 for IMeshToken;
 
@@ -50,8 +53,13 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     mapping(uint64 epoch => VerdictRecord) private _verdicts;
     mapping(uint64 epoch => VerdictDispute) private _disputes;
     mapping(uint64 epoch => uint256) private _resubmitUntil;
+    // One slot: finalisation reads the mode beside the last finalised epoch.
     uint64 private _lastFinalised;
     bool private _anyFinalised;
+    /// @inheritdoc IOracleHub
+    IVerdictConfirmer public confirmer;
+    /// @inheritdoc IOracleHub
+    ConfirmationMode public confirmationMode;
     /// @inheritdoc IOracleHub
     uint256 public disputeRewardReserve;
 
@@ -93,18 +101,24 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         _addCommittee(members, threshold, fromEpoch);
     }
 
+    /// @inheritdoc IOracleHub
+    function setConfirmation(IVerdictConfirmer confirmer_, ConfirmationMode mode)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (mode != ConfirmationMode.CommitteeOnly && address(confirmer_) == address(0)) revert ConfirmerRequired();
+        confirmer = confirmer_;
+        confirmationMode = mode;
+        emit ConfirmationSet(confirmer_, mode);
+    }
+
     /* VERDICTS */
 
     /// @inheritdoc IOracleHub
     function submitVerdict(EpochVerdict calldata verdict, bytes[] calldata signatures) external {
         uint64 epoch = verdict.epoch;
-        uint256 endsAt = config.epochEnd(epoch);
-        if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
-        uint256 closesAt = Math.max(endsAt + config.param(Param.VerdictSubmissionWindow), _resubmitUntil[epoch]);
+        uint256 closesAt = _checkOpenEpoch(epoch);
         if (block.timestamp > closesAt) revert SubmissionWindowClosed(epoch, closesAt);
-        if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
-        VerdictStatus status = _verdicts[epoch].status;
-        if (status != VerdictStatus.None) revert VerdictAlreadySubmitted(epoch, status);
 
         bytes32 digest = verdictDigest(verdict);
         uint256 committeeId = _committeeIdAt(epoch);
@@ -119,15 +133,32 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         uint8 threshold = _committees[committeeId].threshold;
         if (signatures.length < threshold) revert QuorumNotReached(epoch, signatures.length, threshold);
 
-        _verdicts[epoch] = VerdictRecord({
-            digest: digest,
-            rewardsRoot: verdict.rewardsRoot,
-            faultsRoot: verdict.faultsRoot,
-            status: VerdictStatus.Pending,
-            challengeEndsAt: uint64(block.timestamp + config.param(Param.VerdictChallengeWindow)),
-            signers: uint32(signatures.length)
-        });
-        emit VerdictSubmitted(epoch, digest, verdict, uint32(signatures.length));
+        _recordVerdict(verdict, digest, uint32(signatures.length));
+    }
+
+    /// @inheritdoc IOracleHub
+    function submitConfirmedVerdict(EpochVerdict calldata verdict) external {
+        if (confirmationMode != ConfirmationMode.Fallback) revert WrongConfirmationMode(confirmationMode);
+        uint64 epoch = verdict.epoch;
+        uint256 closesAt = _checkOpenEpoch(epoch);
+        if (block.timestamp <= closesAt) revert CommitteeWindowOpen(epoch, closesAt);
+        bytes32 digest = verdictDigest(verdict);
+        _checkConfirmed(epoch, digest);
+        _recordVerdict(verdict, digest, 0);
+    }
+
+    /// @inheritdoc IOracleHub
+    function refuseVerdict(uint64 epoch) external {
+        if (confirmationMode != ConfirmationMode.MustAgree) revert WrongConfirmationMode(confirmationMode);
+        VerdictRecord storage record = _verdicts[epoch];
+        if (record.status != VerdictStatus.Pending) revert InvalidVerdictStatus(epoch, record.status);
+        bytes32 confirmedDigest = _confirmedDigest(epoch);
+        bytes32 digest = record.digest;
+        if (confirmedDigest == digest) revert ConfirmationAgrees(epoch);
+
+        delete _verdicts[epoch];
+        _resubmitUntil[epoch] = block.timestamp + config.param(Param.VerdictSubmissionWindow);
+        emit VerdictRefused(epoch, digest, confirmedDigest);
     }
 
     /// @inheritdoc IOracleHub
@@ -136,6 +167,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         if (record.status != VerdictStatus.Pending) revert InvalidVerdictStatus(epoch, record.status);
         if (block.timestamp < record.challengeEndsAt) revert ChallengeWindowOpen(epoch, record.challengeEndsAt);
         if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
+        if (confirmationMode == ConfirmationMode.MustAgree) _checkConfirmed(epoch, record.digest);
 
         record.status = VerdictStatus.Finalised;
         _lastFinalised = epoch;
@@ -232,17 +264,14 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
 
     /// @inheritdoc IOracleHub
     function verdictDigest(EpochVerdict calldata v) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    VERDICT_TYPEHASH,
-                    v.epoch,
-                    v.devicesCounted,
-                    v.rewardsRoot,
-                    v.faultsRoot,
-                    v.totalWorkUnits,
-                    v.dataHash
-                )
+        return _hashTypedDataV4(verdictHash(v));
+    }
+
+    /// @inheritdoc IOracleHub
+    function verdictHash(EpochVerdict calldata v) public pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                VERDICT_TYPEHASH, v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.dataHash
             )
         );
     }
@@ -274,6 +303,41 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     }
 
     /* INTERNAL */
+
+    /// @dev Reverts unless `epoch` has ended, is not settled and has no verdict; returns when its committee
+    /// submission window closes.
+    function _checkOpenEpoch(uint64 epoch) private view returns (uint256 closesAt) {
+        uint256 endsAt = config.epochEnd(epoch);
+        if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
+        if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
+        VerdictStatus status = _verdicts[epoch].status;
+        if (status != VerdictStatus.None) revert VerdictAlreadySubmitted(epoch, status);
+        closesAt = Math.max(endsAt + config.param(Param.VerdictSubmissionWindow), _resubmitUntil[epoch]);
+    }
+
+    function _recordVerdict(EpochVerdict calldata verdict, bytes32 digest, uint32 signers) private {
+        _verdicts[verdict.epoch] = VerdictRecord({
+            digest: digest,
+            rewardsRoot: verdict.rewardsRoot,
+            faultsRoot: verdict.faultsRoot,
+            status: VerdictStatus.Pending,
+            challengeEndsAt: uint64(block.timestamp + config.param(Param.VerdictChallengeWindow)),
+            signers: signers
+        });
+        emit VerdictSubmitted(verdict.epoch, digest, verdict, signers);
+    }
+
+    /// @dev The EIP-712 digest of the verdict the confirmer confirmed for `epoch`; reverts if none.
+    function _confirmedDigest(uint64 epoch) private view returns (bytes32) {
+        bytes32 confirmed = confirmer.confirmedVerdict(epoch);
+        if (confirmed == bytes32(0)) revert VerdictUnconfirmed(epoch);
+        return _hashTypedDataV4(confirmed);
+    }
+
+    function _checkConfirmed(uint64 epoch, bytes32 digest) private view {
+        bytes32 confirmedDigest = _confirmedDigest(epoch);
+        if (confirmedDigest != digest) revert ConfirmationMismatch(epoch, digest, confirmedDigest);
+    }
 
     function _addCommittee(address[] memory members, uint8 threshold, uint64 fromEpoch) private {
         uint256 size = members.length;

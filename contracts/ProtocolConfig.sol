@@ -60,6 +60,8 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         _initParam(Param.VerdictChallengeWindow, 12 hours);
         _initParam(Param.VerdictDisputeBond, 1_000 * MESH);
         _initParam(Param.VerdictDisputeReward, 500 * MESH);
+        _initParam(Param.ConfirmationCallbackGas, 100_000);
+        _initParam(Param.ConfirmationRetryInterval, 15 minutes);
 
         // Capacity units: Coverage = hotspot, Storage = GiB, ComputeGpu = TFLOPS, ComputeCpu = vCPU,
         // Mapping = camera, Energy = kW of metered output.
@@ -162,7 +164,11 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         if (p == Param.VerdictSubmissionWindow) return (1 hours, 7 days);
         if (p == Param.VerdictChallengeWindow) return (1 hours, 7 days);
         if (p == Param.VerdictDisputeBond) return (1 * MESH, 1_000_000 * MESH);
-        return (0, 1_000_000 * MESH); // VerdictDisputeReward
+        if (p == Param.VerdictDisputeReward) return (0, 1_000_000 * MESH);
+        // Chainlink Functions caps callback gas at 300,000; below 50,000 a confirmation cannot be recorded.
+        if (p == Param.ConfirmationCallbackGas) return (50_000, 300_000);
+        // Above the Functions request timeout (5 minutes), so a retry does not race a live request.
+        return (5 minutes, 1 days); // ConfirmationRetryInterval
     }
 
     /// @inheritdoc IProtocolConfig

@@ -14,6 +14,14 @@ export type DeviceStatus = (typeof DeviceStatus)[keyof typeof DeviceStatus];
 export const VerdictStatus = { None: 0, Pending: 1, Disputed: 2, Finalised: 3 } as const;
 export type VerdictStatus = (typeof VerdictStatus)[keyof typeof VerdictStatus];
 
+/** `ConfirmationMode` of contracts/interfaces/IOracleHub.sol: how the hub uses its verdict confirmer. */
+export const ConfirmationMode = { CommitteeOnly: 0, MustAgree: 1, Fallback: 2 } as const;
+export type ConfirmationMode = (typeof ConfirmationMode)[keyof typeof ConfirmationMode];
+
+/** `ConfirmationStatus` of contracts/interfaces/IFunctionsVerdictConfirmer.sol. */
+export const ConfirmationStatus = { None: 0, Pending: 1, Failed: 2, Confirmed: 3 } as const;
+export type ConfirmationStatus = (typeof ConfirmationStatus)[keyof typeof ConfirmationStatus];
+
 export const FaultKind = { MissedDuty: 0, InvalidProof: 1, LocationSpoofing: 2, DoubleRegistration: 3 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
@@ -35,6 +43,8 @@ export const Param = {
   VerdictChallengeWindow: 13,
   VerdictDisputeBond: 14,
   VerdictDisputeReward: 15,
+  ConfirmationCallbackGas: 16,
+  ConfirmationRetryInterval: 17,
 } as const;
 export type Param = (typeof Param)[keyof typeof Param];
 

@@ -31,6 +31,14 @@ export function verdictDigest(domain: ethers.TypedDataDomain, verdict: EpochVerd
   return ethers.TypedDataEncoder.hash(domain, VERDICT_TYPES, verdict);
 }
 
+/**
+ * The EIP-712 struct hash of a verdict (`keccak256(abi.encode(VERDICT_TYPEHASH, ...fields))`, no domain): what the
+ * Chainlink Functions source (oracles/functions/verdict-source.js) returns beside the epoch.
+ */
+export function verdictStructHash(verdict: EpochVerdict): string {
+  return ethers.TypedDataEncoder.hashStruct("EpochVerdict", VERDICT_TYPES, verdict);
+}
+
 /** An oracle's signature over a verdict. */
 export interface VerdictSignature {
   signer: string;

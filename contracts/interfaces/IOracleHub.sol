@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {FaultKind} from "../types/Types.sol";
+import {IVerdictConfirmer} from "./IVerdictConfirmer.sol";
 
 /// @notice What the oracle committee agrees on for one epoch; each oracle signs it as EIP-712 typed data.
 struct EpochVerdict {
@@ -29,7 +30,7 @@ struct VerdictRecord {
     bytes32 faultsRoot;
     VerdictStatus status;
     uint64 challengeEndsAt; // Pending: finalisable from this time
-    uint32 signers; // committee signatures the relayer presented
+    uint32 signers; // committee signatures the relayer presented (zero: submitted on the confirmer's word)
 }
 
 /// @notice An open dispute of a pending verdict.
@@ -38,6 +39,15 @@ struct VerdictDispute {
     uint64 openedAt;
     uint256 bond; // zero when a committee member disputes
     bytes32 reason; // hash of the challenger's evidence
+}
+
+/// @notice How the hub uses its verdict confirmer (Chainlink Functions), chosen by governance.
+enum ConfirmationMode {
+    CommitteeOnly, // the committee's quorum alone decides; confirmations are ignored
+    MustAgree, // a committee verdict finalises only once the confirmer confirmed the same verdict; a different
+    // confirmation lets anyone refuse it, reopening the epoch for a corrected verdict
+    Fallback // the committee decides; once its submission window closed without a verdict, the verdict the
+    // confirmer confirmed may be submitted instead (liveness when the committee stalls)
 }
 
 /// @notice An oracle committee, in force from `fromEpoch` until the next committee's `fromEpoch`.
@@ -54,10 +64,14 @@ struct Committee {
 /// its submission deadline is skipped: its emission rolls over to the next finalised epoch, because rewards roots and
 /// emission are cumulative. Faults of a finalised verdict are applied through the slashing module by anyone with a
 /// Merkle proof.
+/// A second verdict source (`IVerdictConfirmer`, Chainlink Functions) can be required to agree with the committee or
+/// can stand in for a stalled committee, as governance's `ConfirmationMode` says.
 /// @dev Trust: governance (`DEFAULT_ADMIN_ROLE`) appoints committees, which take effect only from a future epoch,
-/// with a threshold above half the members; `ARBITRATOR_ROLE` only rules on disputes. Nobody can finalise a verdict
-/// without a quorum of the committee in force for its epoch. Signatures bind chain id, this contract and the epoch
-/// (EIP-712), must come from distinct members sorted ascending, and must be low-s (no malleability).
+/// with a threshold above half the members, and chooses the confirmer and its mode; `ARBITRATOR_ROLE` only rules on
+/// disputes. Nobody can submit a verdict without a quorum of the committee in force for its epoch, except, in
+/// `Fallback` mode and after the committee's window, the verdict the confirmer confirmed. Signatures bind chain id,
+/// this contract and the epoch (EIP-712), must come from distinct members sorted ascending, and must be low-s (no
+/// malleability).
 interface IOracleHub {
     /// @notice A committee was scheduled to take effect from `fromEpoch`.
     event CommitteeScheduled(uint256 indexed committeeId, uint64 fromEpoch, uint8 threshold, address[] members);
@@ -75,6 +89,11 @@ interface IOracleHub {
     event FaultApplied(uint64 indexed epoch, address indexed device, FaultKind kind, uint256 slashed);
     /// @notice Tokens were added to the reserve that pays upheld disputes.
     event DisputeRewardsFunded(address indexed funder, uint256 amount);
+    /// @notice Governance chose the verdict confirmer and how it is used.
+    event ConfirmationSet(IVerdictConfirmer indexed confirmer, ConfirmationMode mode);
+    /// @notice A pending verdict was refused because the confirmer confirmed a different one; the epoch is open for
+    /// a corrected verdict for another `VerdictSubmissionWindow`.
+    event VerdictRefused(uint64 indexed epoch, bytes32 digest, bytes32 confirmedDigest);
 
     /// @notice The committee is malformed: empty, too large, unsorted or zero members, or a threshold that is not a
     /// strict majority.
@@ -111,6 +130,18 @@ interface IOracleHub {
     error InvalidFaultProof(uint64 epoch, address device);
     /// @notice Zero amount.
     error ZeroAmount();
+    /// @notice A mode other than `CommitteeOnly` needs a confirmer.
+    error ConfirmerRequired();
+    /// @notice The action needs another confirmation mode.
+    error WrongConfirmationMode(ConfirmationMode mode);
+    /// @notice The confirmer has not confirmed a verdict for the epoch yet.
+    error VerdictUnconfirmed(uint64 epoch);
+    /// @notice The confirmer confirmed a different verdict.
+    error ConfirmationMismatch(uint64 epoch, bytes32 digest, bytes32 confirmedDigest);
+    /// @notice The confirmer confirmed this very verdict: nothing to refuse.
+    error ConfirmationAgrees(uint64 epoch);
+    /// @notice The committee may still submit a verdict for the epoch.
+    error CommitteeWindowOpen(uint64 epoch, uint256 closesAt);
 
     /// @notice Role that rules on verdict disputes.
     function ARBITRATOR_ROLE() external view returns (bytes32);
@@ -125,9 +156,21 @@ interface IOracleHub {
     /// committee not yet in force is replaced). Governance only.
     function scheduleCommittee(address[] calldata members, uint8 threshold, uint64 fromEpoch) external;
 
+    /// @notice Sets the verdict confirmer and the mode the hub uses it in (a mode other than `CommitteeOnly` needs a
+    /// confirmer). Takes effect at once, for pending verdicts too. Governance only.
+    function setConfirmation(IVerdictConfirmer confirmer, ConfirmationMode mode) external;
+
     /// @notice Relays a verdict with the signatures of at least `threshold` members of the epoch's committee, sorted
     /// by signer address. Anyone may call, once the epoch has ended and until its submission window closes.
     function submitVerdict(EpochVerdict calldata verdict, bytes[] calldata signatures) external;
+
+    /// @notice `Fallback` mode: submits the verdict the confirmer confirmed for an epoch whose committee submission
+    /// window closed without a verdict. The verdict is then pending and disputable like a committee verdict. Anyone.
+    function submitConfirmedVerdict(EpochVerdict calldata verdict) external;
+
+    /// @notice `MustAgree` mode: refuses a pending verdict the confirmer contradicts; the epoch is open for a corrected
+    /// verdict for another `VerdictSubmissionWindow`. Anyone.
+    function refuseVerdict(uint64 epoch) external;
 
     /// @notice Disputes a pending verdict inside its challenge window. A committee member disputes for free; anyone
     /// else bonds `VerdictDisputeBond`.
@@ -142,7 +185,8 @@ interface IOracleHub {
     /// @notice Ends a dispute nobody ruled on in time: the bond goes back and the verdict may finalise. Anyone.
     function expireDispute(uint64 epoch) external;
 
-    /// @notice Finalises a pending verdict whose challenge window has passed. Anyone.
+    /// @notice Finalises a pending verdict whose challenge window has passed; in `MustAgree` mode only once the
+    /// confirmer confirmed the same verdict. Anyone.
     function finaliseVerdict(uint64 epoch) external;
 
     /// @notice Penalises a fault proven in a finalised verdict: `proof` shows (device, kind, evidence) is a leaf of its
@@ -156,6 +200,15 @@ interface IOracleHub {
 
     /// @notice EIP-712 digest the oracles sign for `verdict`.
     function verdictDigest(EpochVerdict calldata verdict) external view returns (bytes32);
+
+    /// @notice EIP-712 struct hash of `verdict`: what a verdict confirmer confirms.
+    function verdictHash(EpochVerdict calldata verdict) external pure returns (bytes32);
+
+    /// @notice The verdict confirmer (zero if none).
+    function confirmer() external view returns (IVerdictConfirmer);
+
+    /// @notice How the hub uses the confirmer.
+    function confirmationMode() external view returns (ConfirmationMode);
 
     /// @notice Leaf of a faults root (OpenZeppelin standard Merkle tree leaf of (address, uint8, bytes32)).
     function faultLeaf(address device, FaultKind kind, bytes32 evidence) external pure returns (bytes32);

@@ -20,7 +20,9 @@ enum Param {
     VerdictSubmissionWindow, // seconds after an epoch ends during which its verdict can be submitted
     VerdictChallengeWindow, // seconds a submitted verdict can be disputed before it finalises
     VerdictDisputeBond, // token wei a non-oracle bonds to dispute a verdict
-    VerdictDisputeReward // token wei paid (from the hub's reward reserve) for an upheld verdict dispute
+    VerdictDisputeReward, // token wei paid (from the hub's reward reserve) for an upheld verdict dispute
+    ConfirmationCallbackGas, // gas the Chainlink Functions router gives a verdict confirmation's callback
+    ConfirmationRetryInterval // seconds before an epoch's verdict confirmation may be requested again
 }
 
 /// @notice Parameters set per resource class.

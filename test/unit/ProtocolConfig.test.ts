@@ -32,6 +32,8 @@ const PARAMS: Record<keyof typeof Param, Spec> = {
   VerdictDisputeBond: { value: 1_000n * MESH, min: MESH, max: 1_000_000n * MESH },
   VerdictDisputeReward: { value: 500n * MESH, min: 0n, max: 1_000_000n * MESH },
   ChallengerRewardBps: { value: 5_000n, min: 0n, max: 9_000n },
+  ConfirmationCallbackGas: { value: 100_000n, min: 50_000n, max: 300_000n },
+  ConfirmationRetryInterval: { value: 900n, min: 300n, max: DAY },
 };
 
 /** Default [StakePerUnit, MaxCapacity] per class. */
