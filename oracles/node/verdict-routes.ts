@@ -7,13 +7,25 @@
  *                                        latest signature by digest, and the dissents
  * - GET  /v1/verdicts/:epoch/file        the verdict file (the submitted one if known, else this oracle's own):
  *                                        rewards with the Merkle proofs operators claim with, faults with theirs
+ * - GET  /v1/verdicts/:epoch/leaves      this oracle's OWN verdict (never the submitted one: an independent opinion)
+ *                                        with the leaves of its two Merkle trees, compact (`LeavesDocument`), for the
+ *                                        Chainlink Functions source (oracles/functions/verdict-source.js) to recompute
+ *                                        the roots; the lists are null above LEAVES_MAX_BYTES; 404 without own verdict
  * - GET  /v1/verdict-files/:digest       a verdict file by digest (peers catching up fetch the previous one here)
  */
 import { ethers, type TypedDataDomain } from "ethers";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 
-import { InvalidVerdictError, VERDICT_TYPES, verdictDigest, verdictFromJson, verdictToJson } from "../../sdk/verdict";
+import {
+  InvalidVerdictError,
+  VERDICT_TYPES,
+  verdictDigest,
+  verdictFromJson,
+  verdictToJson,
+  type EpochVerdict,
+  type EpochVerdictJson,
+} from "../../sdk/verdict";
 import { MeshworkError } from "../proof/errors";
 import { BadRequestError, classifyError } from "./errors";
 import { dissents, tally } from "./quorum";
@@ -41,6 +53,44 @@ export interface VerdictRoutesDeps {
   submitted(epoch: bigint): Promise<string | null>;
   /** Called after a new signature was stored (the submit stage may now have a quorum). */
   onSignature?(epoch: bigint): void;
+}
+
+/** Version of the `/leaves` document layout. */
+export const LEAVES_DOCUMENT_VERSION = 1;
+/**
+ * Largest `/leaves` document served with its lists (UTF-8 bytes); above, `rewards` and `faults` are null. Chainlink
+ * Functions drops HTTP responses over 2 MB.
+ */
+export const LEAVES_MAX_BYTES = 1_900_000;
+
+/** GET /v1/verdicts/:epoch/leaves: a verdict and, unless too large, the leaves of its rewards and faults trees. */
+export interface LeavesDocument {
+  version: typeof LEAVES_DOCUMENT_VERSION;
+  verdict: EpochVerdictJson;
+  /** [device, cumulative amount (decimal)] per rewards-tree leaf, ascending by device. */
+  rewards: [string, string][] | null;
+  /** [device, kind, evidence] per faults-tree leaf, in file order. */
+  faults: [string, number, string][] | null;
+}
+
+/** The parts of a verdict file (oracles/aggregate/aggregate.ts) the leaves document is made of. */
+interface VerdictFileLeaves {
+  rewards: { device: string; cumulative: string; leaf: string | null }[];
+  faults: { device: string; kind: number; evidence: string }[];
+}
+
+/** The `/leaves` document of a verdict and its file, as JSON text. */
+export function leavesDocument(verdict: EpochVerdict, file: string): string {
+  const { rewards, faults } = JSON.parse(file) as VerdictFileLeaves;
+  const full: LeavesDocument = {
+    version: LEAVES_DOCUMENT_VERSION,
+    verdict: verdictToJson(verdict),
+    rewards: rewards.filter((r) => r.leaf !== null).map((r) => [r.device, r.cumulative]),
+    faults: faults.map((f) => [f.device, f.kind, f.evidence]),
+  };
+  const text = JSON.stringify(full);
+  if (Buffer.byteLength(text) <= LEAVES_MAX_BYTES) return text;
+  return JSON.stringify({ ...full, rewards: null, faults: null } satisfies LeavesDocument);
 }
 
 const epochParam = z.object({
@@ -74,6 +124,17 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 export async function registerVerdictRoutes(app: FastifyInstance, deps: VerdictRoutesDeps): Promise<void> {
+  /** The last `/leaves` document built (a verdict file may be 100 MB: parse it once). */
+  let leavesCache: { digest: string; document: string } | null = null;
+  const leavesOf = (digest: string): string | null => {
+    if (leavesCache?.digest !== digest) {
+      const found = deps.store.fileByDigest(digest);
+      if (found === null) return null;
+      leavesCache = { digest, document: leavesDocument(found.verdict, found.file) };
+    }
+    return leavesCache.document;
+  };
+
   await app.register(async (scope) => {
     scope.setErrorHandler((error: unknown, request, reply) => {
       const own = TABLE.find(([type]) => error instanceof type);
@@ -139,6 +200,14 @@ export async function registerVerdictRoutes(app: FastifyInstance, deps: VerdictR
       const found = digest === null ? null : deps.store.fileByDigest(digest);
       if (found === null) throw new VerdictNotFoundError(`no verdict file for epoch ${epoch} here`);
       return reply.type("application/json").send(found.file);
+    });
+
+    scope.get("/v1/verdicts/:epoch/leaves", async (request, reply) => {
+      const epoch = BigInt(parse(epochParam, request.params).epoch);
+      const own = deps.store.own(epoch);
+      const document = own === null ? null : leavesOf(own.digest);
+      if (document === null) throw new VerdictNotFoundError(`no own verdict for epoch ${epoch} here`);
+      return reply.type("application/json").send(document);
     });
 
     scope.get("/v1/verdict-files/:digest", async (request, reply) => {
