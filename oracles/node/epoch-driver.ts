@@ -412,9 +412,16 @@ export class EpochDriver {
           );
         }
         if (now < record.challengeEndsAt || !(await this.myTurn(`finalise:${epoch}`, epoch))) return "wait";
-        await this.send("finalise", `finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), [
-          "InvalidVerdictStatus",
-        ]);
+        try {
+          await this.send("finalise", `finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), [
+            "InvalidVerdictStatus",
+          ]);
+        } catch (error) {
+          // MustAgree mode: the verdict finalises once the confirmer (Chainlink Functions) confirmed it, or is refused.
+          const reason = ["VerdictUnconfirmed", "ConfirmationMismatch"].find((name) => isRevert(error, name));
+          if (reason === undefined) throw error;
+          this.warnOnce(`confirm:${epoch}:${reason}`, { epoch: epoch.toString(), reason }, "verdict awaits its confirmation");
+        }
         return "wait";
       }
       case VerdictStatus.Disputed: {
