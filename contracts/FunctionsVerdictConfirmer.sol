@@ -20,6 +20,11 @@ import {IProtocolConfig, Param} from "./interfaces/IProtocolConfig.sol";
 contract FunctionsVerdictConfirmer is IFunctionsVerdictConfirmer, FunctionsClient, Ownable2Step {
     using FunctionsRequest for FunctionsRequest.Request;
 
+    struct OpenRequest {
+        uint64 epoch;
+        bool open;
+    }
+
     /// @inheritdoc IFunctionsVerdictConfirmer
     uint256 public constant MAX_ENDPOINTS = 5;
     /// @inheritdoc IFunctionsVerdictConfirmer
@@ -43,11 +48,6 @@ contract FunctionsVerdictConfirmer is IFunctionsVerdictConfirmer, FunctionsClien
     mapping(uint64 epoch => ConfirmationAttempt) private _attempts;
     /// @dev Requests not answered yet (every request id the router returns is distinct).
     mapping(bytes32 requestId => OpenRequest) private _openRequests;
-
-    struct OpenRequest {
-        uint64 epoch;
-        bool open;
-    }
 
     /// @param router The Chainlink Functions router.
     /// @param owner_ Governance (the timelock once deployed).
