@@ -60,9 +60,36 @@ const address = z
   .refine((s) => isAddress(s), { error: "must be an address" })
   .transform((s) => getAddress(s));
 
+const uint64Decimal = z
+  .string({ error: (issue) => (issue.input === undefined ? "missing" : "must be a decimal string") })
+  .regex(/^(0|[1-9][0-9]{0,19})$/, { error: "must be a decimal string" })
+  .refine((s) => BigInt(s) < 1n << 64n, { error: "must fit uint64" });
+
+/**
+ * Chainlink Functions contracts of a deployment (written by `meshwork functions deploy-local`): the Functions router,
+ * coordinator and LINK token, the DON, the verdict confirmer and the subscription that pays for its requests.
+ */
+export const functionsSectionSchema = z.object({
+  router: address,
+  coordinator: address,
+  linkToken: address,
+  donId: z
+    .string({ error: (issue) => (issue.input === undefined ? "missing" : "must be bytes32 hex") })
+    .regex(/^0x[0-9a-fA-F]{64}$/, { error: "must be bytes32 hex" })
+    .transform((s) => s.toLowerCase()),
+  confirmer: address,
+  /** Decimal (a uint64 does not fit a JSON number). */
+  subscriptionId: uint64Decimal,
+  /** First block of the Functions deployment (OracleRequest scans start there). */
+  block: z.number().int().nonnegative(),
+});
+
+export type FunctionsSection = z.infer<typeof functionsSectionSchema>;
+
 /**
  * A deployments file as written by `scripts/deploy.ts`. Unknown keys are ignored; the governance contracts are absent
- * from deployments that were not handed to governance (test networks).
+ * from deployments that were not handed to governance (test networks), the `Functions` section from deployments
+ * without Chainlink Functions.
  */
 export const deploymentFileSchema = z.object({
   chainId: z
@@ -85,6 +112,8 @@ export const deploymentFileSchema = z.object({
   MeshGovernor: address.optional(),
   /** First block of the deployment (event scans start there). */
   block: z.number().int().nonnegative().optional(),
+  /** Chainlink Functions verdict confirmation, once deployed. */
+  Functions: functionsSectionSchema.optional(),
 });
 
 export type DeploymentFile = z.infer<typeof deploymentFileSchema>;

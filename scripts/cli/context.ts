@@ -46,6 +46,8 @@ export function defaultGlobals(env: NodeJS.ProcessEnv = process.env): { rpc: str
 
 /** A connection to the protocol for reading. */
 export interface ReadSession {
+  /** The RPC URL (for clients that need their own provider, such as the Functions toolkit's ethers v5). */
+  rpc: string;
   provider: JsonRpcProvider;
   chainId: bigint;
   meshwork: Meshwork;
@@ -183,6 +185,7 @@ async function open(options: GlobalOptions, wallet: Wallet | null): Promise<Read
   }
   const decoder = await EventDecoder.of(meshwork);
   return {
+    rpc: options.rpc,
     provider,
     chainId,
     meshwork,

@@ -20,6 +20,7 @@ import type { Meshwork } from "../../sdk/deployment";
 import {
   EmissionSchedule__factory,
   EpochSeed__factory,
+  FunctionsVerdictConfirmer__factory,
   MeshGovernor__factory,
   MeshTimelock__factory,
   MeshToken__factory,
@@ -45,6 +46,7 @@ const ABIS: readonly InterfaceAbi[] = [
   VotingPower__factory.abi,
   MeshTimelock__factory.abi,
   MeshGovernor__factory.abi,
+  FunctionsVerdictConfirmer__factory.abi,
 ];
 
 let combined: Interface | undefined;

@@ -14,6 +14,7 @@ import { claimCommand } from "./claim";
 import { defaultGlobals } from "./context";
 import { deviceCommand } from "./device";
 import { describeError } from "./errors";
+import { functionsCommand } from "./functions";
 import { govCommand } from "./gov";
 import { stakingCommands } from "./staking";
 import { statusCommand } from "./status";
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
       "\nKeys are read from MESHWORK_KEY or --key-file and never printed. Amounts are MESH in decimal.\n" +
         "Run `npm run cli -- <command> --help` for a command's options.",
     );
-  for (const command of [deviceCommand(), ...stakingCommands(), claimCommand(), statusCommand(), govCommand()]) {
+  for (const command of [deviceCommand(), ...stakingCommands(), claimCommand(), statusCommand(), govCommand(), functionsCommand()]) {
     inherit(command);
     program.addCommand(command);
   }

@@ -2,10 +2,10 @@
  * Writes the deployments file `deployments/<chainId>.json` (read back by `sdk/deployment.ts`: the CLI, integrators and
  * the oracles). Addresses are checksummed; `block` is the deployment's first block (event scans start there).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { DEPLOYMENTS_DIR, deploymentPath } from "../../sdk/deployment";
+import { DEPLOYMENTS_DIR, DeploymentFileError, deploymentPath, parseDeployment } from "../../sdk/deployment";
 import type { ProtocolDeployment } from "./deploy";
 import type { GovernanceDeployment } from "./governance";
 
@@ -28,6 +28,23 @@ export interface DeploymentRecord {
   MeshGovernor: string;
   guardian: string;
   arbitrator: string;
+  /** Chainlink Functions verdict confirmation, once `meshwork functions deploy-local` (or the like) deployed it. */
+  Functions?: FunctionsRecord;
+}
+
+/** The `Functions` section of a deployments file (read back as `FunctionsSection` by `sdk/deployment.ts`). */
+export interface FunctionsRecord {
+  router: string;
+  coordinator: string;
+  linkToken: string;
+  /** The DON id, bytes32 hex. */
+  donId: string;
+  /** The `FunctionsVerdictConfirmer`. */
+  confirmer: string;
+  /** The subscription paying for the confirmer's requests, in decimal. */
+  subscriptionId: string;
+  /** Block of the first Functions deployment transaction. */
+  block: number;
 }
 
 export function writeDeployment(record: DeploymentRecord, dir: string = DEPLOYMENTS_DIR): string {
@@ -62,4 +79,23 @@ export async function deploymentRecord(
     guardian: meta.guardian,
     arbitrator: meta.arbitrator,
   };
+}
+
+/**
+ * Adds (or replaces) the `Functions` section of the deployments file `file`, keeping every other key as it is. The
+ * result is validated before it is written.
+ *
+ * @throws DeploymentFileError when the file cannot be read, is not a valid deployment, or the section is malformed.
+ */
+export function writeFunctionsSection(file: string, section: FunctionsRecord): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new DeploymentFileError(`deployment file ${file}: cannot be read as JSON`, { details: { path: file }, cause });
+  }
+  parseDeployment(json, file);
+  const updated = { ...(json as Record<string, unknown>), Functions: section };
+  parseDeployment(updated, file);
+  writeFileSync(file, JSON.stringify(updated, null, 2) + "\n");
 }

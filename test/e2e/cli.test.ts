@@ -6,7 +6,6 @@
  * Accounts: 0 deploys and holds the genesis supply (governance), 10 is an operator, 11 a delegator. The oracle
  * committee is `oracleWallets()`, so the test can sign and finalise a verdict for the claim path.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,41 +18,11 @@ import { JsonRpcProvider, Wallet, ZeroHash, parseEther } from "ethers";
 
 import { connectMeshwork, type Meshwork } from "../../sdk/deployment";
 import { DeviceStatus, FaultKind, FaultParam, Param } from "../../sdk/enums";
+import { CLI, exec, failureLine, succeeded, type Run } from "../helpers/cli";
 import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
-import { REPO_ROOT, advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "../../scripts/lib/localnet/network";
+import { advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "../../scripts/lib/localnet/network";
 
-const CLI = path.join(REPO_ROOT, "scripts", "cli", "main.ts");
 const H3_CELL = "8c283082800b3ff";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (async: the test's own HTTP server must keep answering meanwhile). */
-function exec(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(command, args, { cwd: REPO_ROOT, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The single line a failed command prints, checked to be exactly one "meshwork: " line. */
-function failureLine(run: Run): string {
-  expect(run.code, `expected exit 1; stdout: ${run.stdout}`).to.equal(1);
-  const lines = run.stderr.split("\n").filter((l) => l !== "");
-  expect(lines, run.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^meshwork: /);
-  return lines[0];
-}
-
-function succeeded(run: Run): string {
-  expect(run.code, `stderr: ${run.stderr}\nstdout: ${run.stdout}`).to.equal(0);
-  return run.stdout;
-}
 
 describe("e2e: meshwork CLI", function () {
   this.timeout(180_000);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,9 +17,9 @@ import {
   type PenaltyEvent,
 } from "../../scripts/examples/integrator";
 import { deployProtocol } from "../../scripts/lib/deploy";
-import { deploymentRecord, writeDeployment } from "../../scripts/lib/deployments";
+import { deploymentRecord, writeDeployment, writeFunctionsSection } from "../../scripts/lib/deployments";
 import { deployGovernance } from "../../scripts/lib/governance";
-import { DeploymentFileError, connectMeshwork, deploymentPath } from "../../sdk/deployment";
+import { DeploymentFileError, connectMeshwork, deploymentPath, parseDeployment } from "../../sdk/deployment";
 import { FaultKind, Param } from "../../sdk/enums";
 import { buildFaultsTree, buildRewardsTree, type FaultLeaf } from "../../sdk/trees";
 import { H3_CELL } from "../helpers/devices";
@@ -131,6 +131,38 @@ describe("sdk/deployment: connectMeshwork and the integrator example", function 
       expect(meshwork.governance).to.equal(null);
       expect(await meshwork.registry.getAddress()).to.equal(f.record.ProviderRegistry);
       expect(await meshwork.token.totalSupply()).to.equal(100_000_000n * MESH);
+    });
+
+    it("reads an optional Functions section, kept by writeFunctionsSection, and names a malformed field", async function () {
+      const f = await loadFixture(deployed);
+      const section = {
+        router: f.outsider.address.toLowerCase(),
+        coordinator: f.alice.address,
+        linkToken: f.alice.address,
+        donId: ethers.id("don").toUpperCase().replace("0X", "0x"),
+        confirmer: f.alice.address,
+        subscriptionId: "18446744073709551615",
+        block: 3,
+      };
+      const file = writeJson(f.record);
+      writeFunctionsSection(file, section);
+      const read = parseDeployment(JSON.parse(readFileSync(file, "utf8")), file);
+      expect(read.Functions).to.deep.equal({ ...section, router: f.outsider.address, donId: ethers.id("don") });
+      expect(read.OracleHub).to.equal(f.record.OracleHub);
+      expect(parseDeployment(f.record).Functions).to.equal(undefined);
+
+      const bad = (patch: object): string => {
+        try {
+          parseDeployment({ ...f.record, Functions: { ...section, ...patch } }, "d.json");
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return "parsed";
+      };
+      expect(bad({ subscriptionId: "18446744073709551616" })).to.equal("deployment file d.json: Functions.subscriptionId must fit uint64");
+      expect(bad({ subscriptionId: 1 })).to.equal("deployment file d.json: Functions.subscriptionId must be a decimal string");
+      expect(bad({ donId: "0x12" })).to.equal("deployment file d.json: Functions.donId must be bytes32 hex");
+      expect(() => writeFunctionsSection(file, { ...section, confirmer: "0x1" })).to.throw(DeploymentFileError, "Functions.confirmer");
     });
 
     it("rejects a file for another chain", async function () {
