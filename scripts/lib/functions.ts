@@ -7,16 +7,30 @@
  * The toolkit is built on ethers v5 (the `ethers-v5` alias): this module takes a v5 signer, made from any EIP-1193
  * provider (Hardhat's in-process network) or JSON-RPC URL by `functionsSigner`.
  */
-import {
-  SubscriptionManager,
-  deployFunctionsOracle,
-  numberOfSimulatedNodeExecutions,
-  simulateScript,
-} from "@chainlink/functions-toolkit";
+import type { SubscriptionManager } from "@chainlink/functions-toolkit";
 import cbor from "cbor";
 import { BigNumber, Contract, Wallet, providers, utils, type Signer as SignerV5 } from "ethers-v5";
 
 import { MeshworkError } from "../../oracles/proof/errors";
+
+type Toolkit = typeof import("@chainlink/functions-toolkit");
+let loadedToolkit: Toolkit | undefined;
+
+/**
+ * `@chainlink/functions-toolkit`, loaded on first use: it is slow to load (it bundles ganache), and one of its
+ * dependencies (`eccrypto`) announces on stdout that it falls back to JavaScript, a notice dropped here.
+ */
+export function functionsToolkit(): Toolkit {
+  if (loadedToolkit !== undefined) return loadedToolkit;
+  const info = console.info;
+  console.info = () => undefined;
+  try {
+    loadedToolkit = require("@chainlink/functions-toolkit") as Toolkit;
+  } finally {
+    console.info = info;
+  }
+  return loadedToolkit;
+}
 
 /** A Functions request could not be decoded, run or delivered. */
 export class FunctionsDonError extends MeshworkError {}
@@ -97,7 +111,7 @@ export function functionsSigner(source: Eip1193Provider | string, account: numbe
 /** Deploys the Functions router, mock coordinator and LINK token (the deployer receives the LINK supply). */
 export async function deployFunctionsContracts(signer: SignerV5): Promise<FunctionsContracts> {
   // Typed as taking a Wallet, but uses only the Signer interface (any v5 signer works).
-  const deployed = await deployFunctionsOracle(signer as Wallet);
+  const deployed = await functionsToolkit().deployFunctionsOracle(signer as Wallet);
   return {
     router: deployed.functionsRouterContract.address,
     coordinator: deployed.functionsMockCoordinatorContract.address,
@@ -108,7 +122,7 @@ export async function deployFunctionsContracts(signer: SignerV5): Promise<Functi
 
 /** A `SubscriptionManager` for `functions`, initialised. */
 export async function subscriptionManager(signer: SignerV5, functions: FunctionsContracts): Promise<SubscriptionManager> {
-  const manager = new SubscriptionManager({
+  const manager = new (functionsToolkit().SubscriptionManager)({
     signer,
     linkTokenAddress: functions.linkToken,
     functionsRouterAddress: functions.router,
@@ -182,7 +196,7 @@ export async function executeRequest(data: string, executions = 1): Promise<DonO
     return { error: error instanceof Error ? error.message : String(error) };
   }
   const runs = await Promise.all(
-    Array.from({ length: executions }, () => simulateScript({ source: request.source, args: request.args })),
+    Array.from({ length: executions }, () => functionsToolkit().simulateScript({ source: request.source, args: request.args })),
   );
   const responses = runs.flatMap((r) => (r.errorString === undefined && r.responseBytesHexstring ? [r.responseBytesHexstring] : []));
   if (responses.length * 2 > runs.length) return { response: responses.sort()[Math.floor((responses.length - 1) / 2)] };
@@ -225,6 +239,3 @@ export async function deliver(
   await tx.wait();
   return tx.hash as string;
 }
-
-/** Default node executions per request of the toolkit's local testnet. */
-export const TOOLKIT_EXECUTIONS = numberOfSimulatedNodeExecutions;

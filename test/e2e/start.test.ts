@@ -11,6 +11,8 @@ import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 
 import { connectProtocol, parseDeployment } from "../../sdk/deployment";
+import { ConfirmationMode } from "../../sdk/enums";
+import { FunctionsVerdictConfirmer__factory } from "../../typechain-types";
 import { portOpen, REPO_ROOT, startHardhatNode, type HardhatNode } from "../../scripts/lib/localnet/network";
 import type { Summary } from "../../scripts/lib/localnet/run";
 
@@ -88,6 +90,20 @@ describe("e2e: npm start", function () {
     expect(summary.classes.reduce((s, c) => s + c.slashes, 0)).to.equal(penalties.length);
     expect(summary.governance.state).to.equal("Executed");
     expect(summary.killedOracle).to.not.equal(null);
+
+    // From the proposal's execution on, the hub finalises only verdicts Chainlink Functions confirmed.
+    expect(Number(await hub.confirmationMode())).to.equal(ConfirmationMode.MustAgree);
+    expect(await hub.confirmer()).to.equal(summary.confirmer);
+    const confirmed = summary.epochs.filter((e) => e.confirmed);
+    expect(confirmed.length).to.be.greaterThan(0);
+    expect(summary.epochs.slice(summary.epochs.indexOf(confirmed[0])).every((e) => e.confirmed)).to.equal(true);
+    const confirmer = FunctionsVerdictConfirmer__factory.connect(summary.confirmer, provider);
+    for (const { epoch } of confirmed) {
+      const [submitted] = await hub.queryFilter(hub.filters.VerdictSubmitted(epoch));
+      const { devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash } = submitted.args.verdict;
+      const verdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash };
+      expect(await confirmer.confirmedVerdict(epoch)).to.equal(await hub.verdictHash(verdict));
+    }
     expect(Object.values(summary.jailed).reduce((s, n) => s + n, 0)).to.be.greaterThan(0);
 
     for (const url of summary.oracles) expect(await portOpen(portOf(url)), url).to.equal(false);

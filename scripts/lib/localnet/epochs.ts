@@ -106,14 +106,16 @@ export interface SettledEpoch {
 }
 
 /**
- * Waits for the verdict of `epoch` (all live oracles serving the same file), moves the chain past its challenge
- * window, and waits for finalisation and for every fault of the file to be penalised.
+ * Waits for the verdict of `epoch` (all live oracles serving the same file), runs `beforeFinalise` (e.g. a Chainlink
+ * Functions confirmation), moves the chain past its challenge window, and waits for finalisation and for every fault
+ * of the file to be penalised.
  */
 export async function settleEpoch(
   provider: JsonRpcProvider,
   contracts: ProtocolDeployment,
   epoch: bigint,
   oracles: readonly OracleEndpoint[],
+  beforeFinalise: () => Promise<void> = async () => undefined,
 ): Promise<SettledEpoch> {
   const { hub, slashing } = contracts;
   const record = await waitFor(
@@ -137,7 +139,11 @@ export async function settleEpoch(
   const file = JSON.parse(texts[0]) as VerdictFile;
   if (file.rewardsRoot !== record.rewardsRoot) throw new Error(`verdict file of epoch ${epoch} is not the chain's`);
 
-  await advanceTo(provider, record.challengeEndsAt + 1n);
+  await beforeFinalise();
+  const { challengeEndsAt } = await hub.getVerdict(epoch);
+  if (BigInt((await provider.getBlock("latest"))!.timestamp) <= challengeEndsAt) {
+    await advanceTo(provider, challengeEndsAt + 1n);
+  }
   await waitFor(
     `finalisation of epoch ${epoch}`,
     async () => Number((await hub.getVerdict(epoch)).status) === VerdictStatus.Finalised,

@@ -17,7 +17,8 @@ import { ethers, Wallet } from "ethers";
 import { createFleet, Device, fleetProofs, type Behaviour, type Fleet } from "../../../oracles/agent";
 import { proofDomain, type ProofRecord } from "../../../oracles/proof";
 import { deploymentPath } from "../../../sdk/deployment";
-import { Param, ResourceClass } from "../../../sdk/enums";
+import { writeFunctionsSection } from "../deployments";
+import { ConfirmationMode, Param, ResourceClass } from "../../../sdk/enums";
 import { deliverProofs, newDelivery, settleEpoch, type OracleEndpoint, type VerdictFile } from "./epochs";
 import {
   advanceTo,
@@ -31,6 +32,7 @@ import {
   startHardhatNode,
   type Network,
 } from "./network";
+import { confirmEpoch, deployLocalFunctions } from "./functions";
 import { oracleUrl, startOracle, type OracleNetworkSpec, type OracleSpec } from "./oracles";
 import { waitFor, type ServiceProcess } from "./process";
 
@@ -51,7 +53,15 @@ export interface RunOptions {
 export interface Summary {
   chainId: number;
   rpcUrl: string;
-  epochs: { epoch: number; signers: number; devicesPaid: number; faults: number; allocated: string }[];
+  epochs: {
+    epoch: number;
+    signers: number;
+    /** Chainlink Functions confirmed the verdict before it finalised (from the governance proposal on). */
+    confirmed: boolean;
+    devicesPaid: number;
+    faults: number;
+    allocated: string;
+  }[];
   finalisedEpochs: number;
   classes: {
     resourceClass: string;
@@ -69,6 +79,8 @@ export interface Summary {
   jailed: Record<string, number>;
   provider: { operator: string; device: string; claimed: string };
   governance: { proposalId: string; state: string; splitBefore: number[]; splitAfter: number[]; fromEpoch: number };
+  /** The Chainlink Functions confirmer the proposal makes the hub wait for. */
+  confirmer: string;
   killedOracle: string | null;
   /** The oracles' HTTP addresses (all of them, the killed one included). */
   oracles: string[];
@@ -181,6 +193,20 @@ async function run(
   const live = (): OracleEndpoint[] => specs.filter((o) => oracles.has(o.id)).map((o) => ({ id: o.id, url: oracleUrl(o) }));
   checkStop();
 
+  // 3b. Chainlink Functions: a second verdict source reading the same five oracles.
+  const confirmations = await deployLocalFunctions(network, specs.map(oracleUrl), await governance.timelock.getAddress());
+  const confirmer = await confirmations.confirmer.getAddress();
+  writeFunctionsSection(deploymentFile, {
+    ...confirmations.functions,
+    confirmer,
+    subscriptionId: confirmations.subscriptionId.toString(),
+    block: confirmations.block,
+  });
+  log(
+    `Chainlink Functions: router and mock coordinator deployed; FunctionsVerdictConfirmer ${confirmer} reads the ` +
+      `five oracles (3 must agree), paid by subscription ${confirmations.subscriptionId}`,
+  );
+
   // 4. A provider joins through the operator CLI and runs a CPU compute device.
   const providerKey = hardhatAccount(9, network.provider);
   await (await contracts.token.connect(network.deployer).transfer(providerKey.address, 1_000n * MESH)).wait();
@@ -207,11 +233,16 @@ async function run(
   const splitAfter = [...splitBefore];
   splitAfter[ResourceClass.Coverage] -= 1_000;
   splitAfter[ResourceClass.Storage] += 1_000;
-  const description = "Move 10% of emission from Coverage to Storage";
+  const description =
+    "Move 10% of emission from Coverage to Storage; finalise only verdicts Chainlink Functions confirms";
+  const { hub } = contracts;
   const proposal = {
-    targets: [await schedule.getAddress()],
-    values: [0n],
-    calldatas: [schedule.interface.encodeFunctionData("setClassSplit", [splitAfter as never])],
+    targets: [await schedule.getAddress(), await hub.getAddress()],
+    values: [0n, 0n],
+    calldatas: [
+      schedule.interface.encodeFunctionData("setClassSplit", [splitAfter as never]),
+      hub.interface.encodeFunctionData("setConfirmation", [confirmer, ConfirmationMode.MustAgree]),
+    ],
     descriptionHash: ethers.id(description),
   };
   const gov = governor.connect(network.deployer);
@@ -265,22 +296,47 @@ async function run(
     checkStop();
 
     await advanceTo(network.provider, bounds.end + 1n);
-    const settled = await settleEpoch(network.provider, contracts, e, live());
+    let confirmed = false;
+    const confirm = async (): Promise<void> => {
+      if (Number(await hub.confirmationMode()) !== ConfirmationMode.MustAgree) return;
+      await confirmWithRetries(e);
+      confirmed = true;
+    };
+    const settled = await settleEpoch(network.provider, contracts, e, live(), confirm);
     files.set(e, settled.file);
     writeFileSync(path.join(workdir, `verdict-${e}.json`), settled.text);
     const paid = settled.file.rewards.filter((r) => BigInt(r.reward) > 0n).length;
     summaryEpochs.push({
       epoch: Number(e),
       signers: settled.signers,
+      confirmed,
       devicesPaid: paid,
       faults: settled.file.faults.length,
       allocated: settled.file.allocated,
     });
     log(
-      `  verdict signed by ${settled.signers} of 5, finalised; ${paid} devices paid ` +
+      `  verdict signed by ${settled.signers} of 5${confirmed ? ", confirmed by Chainlink Functions" : ""}, ` +
+        `finalised; ${paid} devices paid ` +
         `${mesh(BigInt(settled.file.allocated))} MESH, ${settled.file.faults.length} faults penalised ` +
         `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
+  };
+  /**
+   * Anyone may ask Chainlink Functions to confirm an epoch; the DON runs the source in Deno against the live oracles.
+   * A failed run is retried after the retry interval (chain time moved on), as anyone would.
+   */
+  const confirmWithRetries = async (e: bigint): Promise<void> => {
+    const retryInterval = await contracts.config.param(Param.ConfirmationRetryInterval);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await confirmEpoch(confirmations, network.deployer, e);
+      if (outcome.error === undefined) {
+        log(`  Chainlink Functions confirmed the verdict (source run in Deno against the oracles' own verdicts)`);
+        return;
+      }
+      log(`  Chainlink Functions run failed: ${outcome.error}`);
+      if (attempt === 3) throw new Error(`Chainlink Functions could not confirm epoch ${e}: ${outcome.error}`);
+      await advanceTo(network.provider, (await latestTimestamp(network)) + retryInterval);
+    }
   };
   for (let e = 0n; e < BigInt(options.epochs); e++) {
     checkStop();
@@ -305,7 +361,10 @@ async function run(
         if (eta > (await latestTimestamp(network))) await advanceTo(network.provider, eta);
         await (await gov.execute(proposal.targets, proposal.values, proposal.calldatas, proposal.descriptionHash)).wait();
         splitFrom = Number(e) + 1;
-        log(`  governance: executed; the new class split pays from epoch ${splitFrom}`);
+        log(
+          `  governance: executed; the new class split pays from epoch ${splitFrom}, and verdicts finalise only ` +
+            "once Chainlink Functions confirms them",
+        );
       }
     }
 
@@ -344,6 +403,7 @@ async function run(
     },
     killed,
     oracles: specs.map(oracleUrl),
+    confirmer,
     log,
     summaryJson: options.summaryJson,
   });
@@ -376,6 +436,7 @@ async function summarise(
     governance: { proposalId: bigint; state: string; splitBefore: number[]; splitAfter: number[]; splitFrom: number };
     killed: string | null;
     oracles: string[];
+    confirmer: string;
     log: (line: string) => void;
     summaryJson?: string;
   },
@@ -436,6 +497,7 @@ async function summarise(
     },
     killedOracle: ctx.killed,
     oracles: ctx.oracles,
+    confirmer: ctx.confirmer,
     workdir: ctx.workdir,
   };
   printSummary(summary, ctx.log);
@@ -468,8 +530,15 @@ function printSummary(s: Summary, log: (line: string) => void): void {
   );
   log("");
   table(
-    ["epoch", "oracle signatures", "devices paid", "faults", "allocated MESH"],
-    s.epochs.map((e) => [String(e.epoch), `${e.signers} of 5`, String(e.devicesPaid), String(e.faults), mesh(BigInt(e.allocated))]),
+    ["epoch", "oracle signatures", "Chainlink Functions", "devices paid", "faults", "allocated MESH"],
+    s.epochs.map((e) => [
+      String(e.epoch),
+      `${e.signers} of 5`,
+      e.confirmed ? "confirmed" : "-",
+      String(e.devicesPaid),
+      String(e.faults),
+      mesh(BigInt(e.allocated)),
+    ]),
   );
   log("");
   log(
@@ -502,6 +571,7 @@ function printJoin(s: Summary, key: string, oracles: readonly OracleEndpoint[], 
   log("  npm run cli -- device register --device-key-file my-device.key --class ComputeCpu --capacity 4");
   log(`  npm run agent -- --key-file my-device.key --class ComputeCpu --capacity 4 --oracle ${oracles[0].url}`);
   log("  npm run cli -- status <your address>");
+  log("  npm run cli -- functions status --epoch <n>   (the epoch's Chainlink Functions confirmation)");
   log("For storage: --class Storage --capacity 1 on both, and --folder <a folder of your files> for the agent.");
   log(`Oracles up: ${oracles.map((o) => `${o.id} ${o.url}`).join(", ")} (logs in ${s.workdir}).`);
 }
