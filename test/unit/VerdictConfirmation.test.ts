@@ -157,6 +157,22 @@ describe("FunctionsVerdictConfirmer", function () {
       expect(await f.confirmer.confirmedVerdict(1n)).to.equal(verdictStructHash(makeVerdict(1n)));
     });
 
+    it("needs under 50,000 gas in its callback (about 40,000 to confirm, 25,000 to fail), measured as the router calls it", async function () {
+      const f = await loadFixture(confirmationFixture);
+      await endEpoch(f, 0n);
+      const req = await request(f, 0n);
+      await network.provider.send("hardhat_setBalance", [f.functions.router, "0xde0b6b3a7640000"]);
+      const router = await ethers.getImpersonatedSigner(f.functions.router);
+      const confirm = f.confirmer.connect(router).handleOracleFulfillment;
+      // Intrinsic transaction gas (21,000 plus calldata) is the router's own call overhead, not the callback's.
+      const gas = async (response: string, err: string) =>
+        (await confirm.estimateGas(req.requestId, response, err)) - 21_000n;
+      const confirmed = await gas(answer(0n, makeVerdict(0n)).response!, "0x");
+      const failed = await gas("0x", ethers.hexlify(ethers.toUtf8Bytes("x".repeat(256))));
+      expect(confirmed).to.be.lessThan(50_000n);
+      expect(failed).to.be.lessThan(50_000n);
+    });
+
     it("keeps the first confirmation when another request of the epoch answers too", async function () {
       const f = await loadFixture(confirmationFixture);
       await endEpoch(f, 0n);
