@@ -1,6 +1,6 @@
 /**
- * `npm start [-- --devices N] [--epochs N] [--keep-running] [--chain <url>] [--summary-json <file>]`: runs a whole
- * Meshwork network on this machine (scripts/lib/localnet/run.ts). Ctrl-C stops every child process; a failure exits 1
+ * `npm start [-- --devices N] [--epochs N] [--keep-running] [--chain <url>] [--summary-json <file>] [--explorer-port N]`:
+ * runs a whole Meshwork network on this machine (scripts/lib/localnet/run.ts), with the explorer page served on the way. Ctrl-C stops every child process; a failure exits 1
  * with one readable line.
  */
 import path from "node:path";
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     .option("--chain <url>", "use this running JSON-RPC node (Hardhat accounts) instead of starting one")
     .option("--seed <text>", "fleet seed", "meshwork")
     .option("--summary-json <file>", "also write the summary's figures as JSON")
+    .option("--explorer-port <n>", "port of the explorer web page (default: any free port)", positive("explorer-port", 65_535))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith("error:") ? `meshwork start: ${s}` : s) });
   try {
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     chain?: string;
     seed: string;
     summaryJson?: string;
+    explorerPort?: number;
   }>();
   const workdir = path.resolve("run", `localnet-${new Date().toISOString().replace(/[:.]/g, "-")}`);
   const controller = new AbortController();

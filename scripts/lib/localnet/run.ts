@@ -16,7 +16,8 @@ import { ethers, Wallet } from "ethers";
 
 import { createFleet, Device, fleetProofs, type Behaviour, type Fleet } from "../../../oracles/agent";
 import { proofDomain, type ProofRecord } from "../../../oracles/proof";
-import { deploymentPath } from "../../../sdk/deployment";
+import { deploymentPath, readDeploymentFile } from "../../../sdk/deployment";
+import { startExplorer, type RunningExplorer } from "../../explorer/server";
 import { writeFunctionsSection } from "../deployments";
 import { ConfirmationMode, Param, ResourceClass } from "../../../sdk/enums";
 import { deliverProofs, newDelivery, settleEpoch, type OracleEndpoint, type VerdictFile } from "./epochs";
@@ -47,6 +48,8 @@ export interface RunOptions {
   /** Also write the summary's figures as JSON here. */
   summaryJson?: string;
   seed: string;
+  /** Port of the explorer web page (default: any free port). */
+  explorerPort?: number;
   log: (line: string) => void;
 }
 
@@ -84,6 +87,8 @@ export interface Summary {
   killedOracle: string | null;
   /** The oracles' HTTP addresses (all of them, the killed one included). */
   oracles: string[];
+  /** The network explorer's page (served by this process while the network runs). */
+  explorer: string;
   workdir: string;
 }
 
@@ -103,14 +108,16 @@ export async function runLocalNetwork(options: RunOptions, stop: { signal: Abort
   mkdirSync(workdir, { recursive: true });
   const children: ServiceProcess[] = [];
   const oracles = new Map<string, ServiceProcess>();
+  const explorer: { running?: RunningExplorer } = {};
   const cleanup = async (): Promise<void> => {
+    await explorer.running?.close();
     await Promise.all([...oracles.values()].map((p) => p.stop()));
     await Promise.all(children.map((p) => p.stop()));
   };
   // Ctrl-C: end the children at once, so whatever the run awaits fails fast.
   stop.signal.addEventListener("abort", () => void cleanup(), { once: true });
   try {
-    const summary = await run(options, children, oracles, stop.signal);
+    const summary = await run(options, children, oracles, explorer, stop.signal);
     return summary;
   } finally {
     log("Stopping oracles and chain...");
@@ -122,6 +129,7 @@ async function run(
   options: RunOptions,
   children: ServiceProcess[],
   oracles: Map<string, ServiceProcess>,
+  explorer: { running?: RunningExplorer },
   signal: AbortSignal,
 ): Promise<Summary> {
   const { log, workdir } = options;
@@ -206,6 +214,17 @@ async function run(
     `Chainlink Functions: router and mock coordinator deployed; FunctionsVerdictConfirmer ${confirmer} reads the ` +
       `five oracles (3 must agree), paid by subscription ${confirmations.subscriptionId}`,
   );
+  checkStop();
+
+  // 3c. The explorer page, reading this chain and these oracles (the deployments file now has its Functions section).
+  explorer.running = await startExplorer({
+    rpcUrl: url,
+    deployment: readDeploymentFile(deploymentFile),
+    oracles: specs.map(oracleUrl),
+    port: options.explorerPort ?? 0,
+    buildLogLevel: "error",
+  });
+  log(`Explorer: ${explorer.running.url} (open it in a browser; it follows the epochs as they finalise)`);
 
   // 4. A provider joins through the operator CLI and runs a CPU compute device.
   const providerKey = hardhatAccount(9, network.provider);
@@ -403,6 +422,7 @@ async function run(
     },
     killed,
     oracles: specs.map(oracleUrl),
+    explorer: explorer.running.url,
     confirmer,
     log,
     summaryJson: options.summaryJson,
@@ -436,6 +456,7 @@ async function summarise(
     governance: { proposalId: bigint; state: string; splitBefore: number[]; splitAfter: number[]; splitFrom: number };
     killed: string | null;
     oracles: string[];
+    explorer: string;
     confirmer: string;
     log: (line: string) => void;
     summaryJson?: string;
@@ -497,6 +518,7 @@ async function summarise(
     },
     killedOracle: ctx.killed,
     oracles: ctx.oracles,
+    explorer: ctx.explorer,
     confirmer: ctx.confirmer,
     workdir: ctx.workdir,
   };
@@ -555,6 +577,7 @@ function printSummary(s: Summary, log: (line: string) => void): void {
       `Mapping/Energy)${s.governance.fromEpoch >= 0 ? ` from epoch ${s.governance.fromEpoch}` : ""}.`,
   );
   if (s.killedOracle !== null) log(`Oracle killed mid-run: ${s.killedOracle}; every epoch still finalised.`);
+  log(`Explorer: ${s.explorer}`);
   log(`Verdict files, oracle logs and stores: ${s.workdir}`);
 }
 
@@ -574,6 +597,7 @@ function printJoin(s: Summary, key: string, oracles: readonly OracleEndpoint[], 
   log("  npm run cli -- functions status --epoch <n>   (the epoch's Chainlink Functions confirmation)");
   log("For storage: --class Storage --capacity 1 on both, and --folder <a folder of your files> for the agent.");
   log(`Oracles up: ${oracles.map((o) => `${o.id} ${o.url}`).join(", ")} (logs in ${s.workdir}).`);
+  log(`Watch it in the explorer: ${s.explorer}`);
 }
 
 const shortId = (id: bigint): string => {
