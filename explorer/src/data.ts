@@ -9,19 +9,21 @@
  */
 import { JsonRpcProvider, ZeroHash, type Interface } from "ethers";
 
-import { EmissionSchedule__factory } from "../../typechain-types/factories/contracts/EmissionSchedule__factory";
-import { EpochSeed__factory } from "../../typechain-types/factories/contracts/EpochSeed__factory";
-import { FunctionsVerdictConfirmer__factory } from "../../typechain-types/factories/contracts/FunctionsVerdictConfirmer__factory";
-import { MeshGovernor__factory } from "../../typechain-types/factories/contracts/governance/MeshGovernor__factory";
-import { MeshTimelock__factory } from "../../typechain-types/factories/contracts/governance/MeshTimelock__factory";
-import { VotingPower__factory } from "../../typechain-types/factories/contracts/governance/VotingPower__factory";
-import { MeshToken__factory } from "../../typechain-types/factories/contracts/MeshToken__factory";
-import { OracleHub__factory } from "../../typechain-types/factories/contracts/OracleHub__factory";
-import { ProtocolConfig__factory } from "../../typechain-types/factories/contracts/ProtocolConfig__factory";
-import { ProviderRegistry__factory } from "../../typechain-types/factories/contracts/ProviderRegistry__factory";
-import { RewardsDistributor__factory } from "../../typechain-types/factories/contracts/RewardsDistributor__factory";
-import { Slashing__factory } from "../../typechain-types/factories/contracts/Slashing__factory";
-import { Staking__factory } from "../../typechain-types/factories/contracts/Staking__factory";
+import {
+  EmissionSchedule__factory,
+  EpochSeed__factory,
+  FunctionsVerdictConfirmer__factory,
+  MeshGovernor__factory,
+  MeshTimelock__factory,
+  MeshToken__factory,
+  OracleHub__factory,
+  ProtocolConfig__factory,
+  ProviderRegistry__factory,
+  RewardsDistributor__factory,
+  Slashing__factory,
+  Staking__factory,
+  VotingPower__factory,
+} from "../../typechain-types";
 import { Param, VerdictStatus } from "../../sdk/enums";
 import type { ExplorerConfig } from "./config";
 import {
