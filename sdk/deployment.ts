@@ -13,31 +13,14 @@ import { getAddress, isAddress, type ContractRunner } from "ethers";
 import { z } from "zod";
 
 import {
-  EmissionSchedule__factory,
-  EpochSeed__factory,
-  MeshToken__factory,
-  OracleHub__factory,
-  ProtocolConfig__factory,
-  ProviderRegistry__factory,
-  RewardsDistributor__factory,
-  Slashing__factory,
-  Staking__factory,
   MeshGovernor__factory,
   MeshTimelock__factory,
   VotingPower__factory,
   type MeshGovernor,
   type MeshTimelock,
   type VotingPower,
-  type EmissionSchedule,
-  type EpochSeed,
-  type MeshToken,
-  type OracleHub,
-  type ProtocolConfig,
-  type ProviderRegistry,
-  type RewardsDistributor,
-  type Slashing,
-  type Staking,
 } from "../typechain-types";
+import { connectProtocol, type ProtocolContracts } from "./contracts";
 
 /** The deployments file is missing, not JSON, has a missing or malformed field (the message names it), or does not
  * match the chain. */
@@ -159,33 +142,7 @@ export function deploymentPath(chainId: bigint | number, dir: string = DEPLOYMEN
   return path.join(dir, `${chainId.toString()}.json`);
 }
 
-/** The protocol's contracts, typed, connected to one runner (a provider for reads, a signer to send). */
-export interface ProtocolContracts {
-  token: MeshToken;
-  config: ProtocolConfig;
-  registry: ProviderRegistry;
-  staking: Staking;
-  slashing: Slashing;
-  schedule: EmissionSchedule;
-  seeds: EpochSeed;
-  hub: OracleHub;
-  distributor: RewardsDistributor;
-}
-
-/** Connects every contract of `deployment` to `runner`. Makes no call: nothing is checked against the chain here. */
-export function connectProtocol(deployment: DeploymentFile, runner: ContractRunner): ProtocolContracts {
-  return {
-    token: MeshToken__factory.connect(deployment.MeshToken, runner),
-    config: ProtocolConfig__factory.connect(deployment.ProtocolConfig, runner),
-    registry: ProviderRegistry__factory.connect(deployment.ProviderRegistry, runner),
-    staking: Staking__factory.connect(deployment.Staking, runner),
-    slashing: Slashing__factory.connect(deployment.Slashing, runner),
-    schedule: EmissionSchedule__factory.connect(deployment.EmissionSchedule, runner),
-    seeds: EpochSeed__factory.connect(deployment.EpochSeed, runner),
-    hub: OracleHub__factory.connect(deployment.OracleHub, runner),
-    distributor: RewardsDistributor__factory.connect(deployment.RewardsDistributor, runner),
-  };
-}
+export { connectProtocol, type ProtocolContracts };
 
 /** Governance contracts of a deployment handed to governance. */
 export interface GovernanceContracts {

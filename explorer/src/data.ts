@@ -24,6 +24,7 @@ import {
   Staking__factory,
   VotingPower__factory,
 } from "../../typechain-types";
+import { connectProtocol } from "../../sdk/contracts";
 import { Param, VerdictStatus } from "../../sdk/enums";
 import type { ExplorerConfig } from "./config";
 import {
@@ -141,14 +142,16 @@ export async function loadSnapshot(config: ExplorerConfig): Promise<NetworkSnaps
   cache.blockTimes.set(block, latest.timestamp);
   const at = { blockTag: block };
 
-  const protocolConfig = ProtocolConfig__factory.connect(d.ProtocolConfig, provider);
-  const registry = ProviderRegistry__factory.connect(d.ProviderRegistry, provider);
-  const staking = Staking__factory.connect(d.Staking, provider);
-  const slashing = Slashing__factory.connect(d.Slashing, provider);
-  const schedule = EmissionSchedule__factory.connect(d.EmissionSchedule, provider);
-  const hub = OracleHub__factory.connect(d.OracleHub, provider);
-  const distributor = RewardsDistributor__factory.connect(d.RewardsDistributor, provider);
-  const token = MeshToken__factory.connect(d.MeshToken, provider);
+  const {
+    config: protocolConfig,
+    registry,
+    staking,
+    slashing,
+    schedule,
+    hub,
+    distributor,
+    token,
+  } = connectProtocol(d, provider);
   const governor = d.MeshGovernor === undefined ? null : MeshGovernor__factory.connect(d.MeshGovernor, provider);
   const confirmer =
     d.Functions === undefined ? null : FunctionsVerdictConfirmer__factory.connect(d.Functions.confirmer, provider);
