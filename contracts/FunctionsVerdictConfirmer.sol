@@ -11,7 +11,7 @@ import {
     ConfirmationAttempt,
     ConfirmationStatus
 } from "./interfaces/IFunctionsVerdictConfirmer.sol";
-import {IOracleHub} from "./interfaces/IOracleHub.sol";
+import {IOracleHub, VerdictStatus} from "./interfaces/IOracleHub.sol";
 import {IVerdictConfirmer} from "./interfaces/IVerdictConfirmer.sol";
 import {IProtocolConfig, Param} from "./interfaces/IProtocolConfig.sol";
 
@@ -77,8 +77,8 @@ contract FunctionsVerdictConfirmer is IFunctionsVerdictConfirmer, FunctionsClien
         if (presented != sourceHash) revert SourceMismatch(presented, sourceHash);
         uint256 endsAt = config.epochEnd(epoch);
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
-        (uint64 lastFinalised,, bool anyFinalised) = hub.latestFinalised();
-        if (anyFinalised && epoch <= lastFinalised) revert EpochAlreadySettled(epoch, lastFinalised);
+        // Not "settled by a later epoch": an older epoch's verdict can still finalise, once confirmed (MustAgree).
+        if (hub.getVerdict(epoch).status == VerdictStatus.Finalised) revert VerdictAlreadyFinal(epoch);
         if (_confirmed[epoch] != bytes32(0)) revert AlreadyConfirmed(epoch, _confirmed[epoch]);
         ConfirmationAttempt storage attempt = _attempts[epoch];
         if (attempt.status != ConfirmationStatus.None) {

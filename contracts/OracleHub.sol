@@ -166,12 +166,15 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
         VerdictRecord storage record = _verdicts[epoch];
         if (record.status != VerdictStatus.Pending) revert InvalidVerdictStatus(epoch, record.status);
         if (block.timestamp < record.challengeEndsAt) revert ChallengeWindowOpen(epoch, record.challengeEndsAt);
-        if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
         if (confirmationMode == ConfirmationMode.MustAgree) _checkConfirmed(epoch, record.digest);
 
         record.status = VerdictStatus.Finalised;
-        _lastFinalised = epoch;
-        _anyFinalised = true;
+        // An epoch that finalises after a later one (its dispute outlasted the later epoch's window) makes its faults
+        // applicable, but its rewards root is older than the latest one, which is cumulative and stays in force.
+        if (!_anyFinalised || epoch > _lastFinalised) {
+            _lastFinalised = epoch;
+            _anyFinalised = true;
+        }
         emit VerdictFinalised(epoch, record.rewardsRoot, record.faultsRoot);
     }
 
@@ -304,15 +307,20 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
 
     /* INTERNAL */
 
-    /// @dev Reverts unless `epoch` has ended, is not settled and has no verdict; returns when its committee
-    /// submission window closes.
+    /// @dev Reverts unless `epoch` has ended, is not settled (or was reopened) and has no verdict; returns when its
+    /// committee submission window closes.
     function _checkOpenEpoch(uint64 epoch) private view returns (uint256 closesAt) {
         uint256 endsAt = config.epochEnd(epoch);
         if (block.timestamp < endsAt) revert EpochNotEnded(epoch, endsAt);
-        if (_anyFinalised && epoch <= _lastFinalised) revert EpochAlreadySettled(epoch, _lastFinalised);
+        // An epoch reopened by an upheld dispute or a refusal can take its corrected verdict (for its faults) even
+        // after a later epoch finalised; any other epoch up to the latest final one is settled.
+        uint256 resubmitUntil = _resubmitUntil[epoch];
+        if (_anyFinalised && epoch <= _lastFinalised && resubmitUntil == 0) {
+            revert EpochAlreadySettled(epoch, _lastFinalised);
+        }
         VerdictStatus status = _verdicts[epoch].status;
         if (status != VerdictStatus.None) revert VerdictAlreadySubmitted(epoch, status);
-        closesAt = Math.max(endsAt + config.param(Param.VerdictSubmissionWindow), _resubmitUntil[epoch]);
+        closesAt = Math.max(endsAt + config.param(Param.VerdictSubmissionWindow), resubmitUntil);
     }
 
     function _recordVerdict(EpochVerdict calldata verdict, bytes32 digest, uint32 signers) private {

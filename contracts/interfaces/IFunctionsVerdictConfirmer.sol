@@ -48,8 +48,8 @@ interface IFunctionsVerdictConfirmer is IVerdictConfirmer {
     error SourceMismatch(bytes32 presented, bytes32 pinned);
     /// @notice The epoch has not ended yet.
     error EpochNotEnded(uint64 epoch, uint256 endsAt);
-    /// @notice An equal or later epoch is already final: nothing left to confirm.
-    error EpochAlreadySettled(uint64 epoch, uint64 lastFinalised);
+    /// @notice The epoch's verdict is already final: nothing left to confirm.
+    error VerdictAlreadyFinal(uint64 epoch);
     /// @notice The epoch's verdict is already confirmed.
     error AlreadyConfirmed(uint64 epoch, bytes32 verdictHash);
     /// @notice The epoch was requested less than a retry interval ago.
@@ -66,9 +66,9 @@ interface IFunctionsVerdictConfirmer is IVerdictConfirmer {
     /// @notice Longest endpoint URL, in bytes.
     function MAX_ENDPOINT_LENGTH() external view returns (uint256);
 
-    /// @notice Requests a confirmation of `epoch`'s verdict. Anyone; the epoch must have ended and not be settled,
-    /// must not be confirmed, and must not have been requested within `ConfirmationRetryInterval`. `source` must hash
-    /// to the pinned `sourceHash`.
+    /// @notice Requests a confirmation of `epoch`'s verdict. Anyone; the epoch must have ended, its verdict must not
+    /// be final nor confirmed, and it must not have been requested within `ConfirmationRetryInterval`. `source` must
+    /// hash to the pinned `sourceHash`.
     function requestConfirmation(uint64 epoch, string calldata source) external returns (bytes32 requestId);
 
     /// @notice Pins the keccak256 of the request source. Governance only.

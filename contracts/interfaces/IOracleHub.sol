@@ -104,9 +104,10 @@ interface IOracleHub {
     error EpochNotEnded(uint64 epoch, uint256 endsAt);
     /// @notice The epoch's submission window has closed.
     error SubmissionWindowClosed(uint64 epoch, uint256 closedAt);
-    /// @notice An equal or later epoch is already final.
+    /// @notice An equal or later epoch is already final (and this one was not reopened by an upheld dispute or a
+    /// refusal).
     error EpochAlreadySettled(uint64 epoch, uint64 lastFinalised);
-    /// @notice The epoch already has a pending or disputed verdict (a final one reports `EpochAlreadySettled`).
+    /// @notice The epoch already has a verdict (a final one reports `EpochAlreadySettled`, unless it was reopened).
     error VerdictAlreadySubmitted(uint64 epoch, VerdictStatus status);
     /// @notice Signature `index` is malformed or malleable.
     error InvalidSignature(uint256 index);
@@ -186,7 +187,9 @@ interface IOracleHub {
     function expireDispute(uint64 epoch) external;
 
     /// @notice Finalises a pending verdict whose challenge window has passed; in `MustAgree` mode only once the
-    /// confirmer confirmed the same verdict. Anyone.
+    /// confirmer confirmed the same verdict. Anyone. A verdict that finalises after a later epoch's (its dispute
+    /// outlasted that epoch's challenge window) makes its faults applicable; the later, cumulative rewards root stays
+    /// the latest.
     function finaliseVerdict(uint64 epoch) external;
 
     /// @notice Penalises a fault proven in a finalised verdict: `proof` shows (device, kind, evidence) is a leaf of its

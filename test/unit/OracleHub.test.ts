@@ -606,8 +606,21 @@ describe("OracleHub", function () {
         .withArgs(f.epoch, f.epoch);
     });
 
-    it("reverts with EpochAlreadySettled for an earlier epoch once a later one is final", async function () {
-      // Epoch E is struck down on dispute (which reopens its submission for a day) after E+1 finalised.
+    it("reverts with EpochAlreadySettled for an earlier epoch once a later one is final, unless a dispute reopened it", async function () {
+      const f = await loadFixture(endedFixture); // no verdict for E
+      const next = makeVerdict(f.epoch + 1n);
+      await time.increaseTo(await f.config.epochEnd(f.epoch + 1n));
+      await f.hub.submitVerdict(next, await signedBy(f.hub, next, f.oracles.slice(0, 3)));
+      await time.increase(CHALLENGE_WINDOW);
+      await f.hub.finaliseVerdict(f.epoch + 1n);
+
+      const late = makeVerdict(f.epoch);
+      await expect(f.hub.submitVerdict(late, await signedBy(f.hub, late, f.oracles.slice(0, 3))))
+        .to.be.revertedWithCustomError(f.hub, "EpochAlreadySettled")
+        .withArgs(f.epoch, f.epoch + 1n);
+    });
+
+    it("takes the corrected verdict of an epoch struck down on dispute after a later one finalised", async function () {
       const f = await loadFixture(disputedFixture);
       const next = makeVerdict(f.epoch + 1n);
       await time.increaseTo(await f.config.epochEnd(f.epoch + 1n));
@@ -617,9 +630,11 @@ describe("OracleHub", function () {
       await f.hub.connect(f.arbitrator).resolveDispute(f.epoch, true);
 
       const corrected = makeVerdict(f.epoch, { rewardsRoot: ethers.id("corrected") });
-      await expect(f.hub.submitVerdict(corrected, await signedBy(f.hub, corrected, f.oracles.slice(0, 3))))
-        .to.be.revertedWithCustomError(f.hub, "EpochAlreadySettled")
-        .withArgs(f.epoch, f.epoch + 1n);
+      await expect(f.hub.submitVerdict(corrected, await signedBy(f.hub, corrected, f.oracles.slice(0, 3)))).to.emit(
+        f.hub,
+        "VerdictSubmitted",
+      );
+      expect((await f.hub.latestFinalised())[1]).to.equal(next.rewardsRoot);
     });
   });
 
@@ -685,8 +700,8 @@ describe("OracleHub", function () {
       expect((await f.hub.getVerdict(f.epoch)).status).to.equal(VerdictStatus.Finalised);
     });
 
-    it("reverts with EpochAlreadySettled for an earlier pending epoch after a later one finalised", async function () {
-      const f = await loadFixture(pendingFixture); // epoch E pending, never finalised
+    it("finalises an earlier pending epoch after a later one, keeping the later (cumulative) root as the latest", async function () {
+      const f = await loadFixture(pendingFixture); // epoch E pending, not finalised before E + 1
       const next = makeVerdict(f.epoch + 1n);
       await time.increaseTo(await f.config.epochEnd(f.epoch + 1n));
       await f.hub.submitVerdict(next, await signedBy(f.hub, next, f.oracles.slice(0, 3)));
@@ -694,10 +709,11 @@ describe("OracleHub", function () {
       await f.hub.finaliseVerdict(f.epoch + 1n);
 
       expect((await f.hub.getVerdict(f.epoch)).status).to.equal(VerdictStatus.Pending);
-      await expect(f.hub.finaliseVerdict(f.epoch))
-        .to.be.revertedWithCustomError(f.hub, "EpochAlreadySettled")
-        .withArgs(f.epoch, f.epoch + 1n);
-      expect((await f.hub.latestFinalised())[0]).to.equal(f.epoch + 1n);
+      await expect(f.hub.finaliseVerdict(f.epoch)).to.emit(f.hub, "VerdictFinalised");
+      expect((await f.hub.getVerdict(f.epoch)).status).to.equal(VerdictStatus.Finalised);
+      const [epoch, root] = await f.hub.latestFinalised();
+      expect(epoch).to.equal(f.epoch + 1n);
+      expect(root).to.equal(next.rewardsRoot);
     });
 
     it("skips an epoch without a verdict: the next epoch finalises and the gap stays closed", async function () {

@@ -126,8 +126,8 @@ describe("FunctionsVerdictConfirmer", function () {
       await f.hub.finaliseVerdict(0n);
       await time.increase(RETRY_INTERVAL);
       await expect(f.confirmer.requestConfirmation(0n, SOURCE))
-        .to.be.revertedWithCustomError(f.confirmer, "EpochAlreadySettled")
-        .withArgs(0n, 0n);
+        .to.be.revertedWithCustomError(f.confirmer, "VerdictAlreadyFinal")
+        .withArgs(0n);
     });
   });
 
