@@ -35,6 +35,14 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
     /// @inheritdoc IProviderRegistry
     mapping(address operator => uint256) public jailedDevices;
 
+    /// @dev Who operated a device before its last transfer, for the epochs before `untilEpoch` (one slot).
+    struct FormerOperator {
+        address operator;
+        uint64 untilEpoch;
+    }
+
+    mapping(address device => FormerOperator) private _formerOperators;
+
     /// @param config_ Protocol parameters.
     /// @param staking_ The staking contract (deployed right after this one; its address is known in advance).
     /// @param admin Governance, which manages `JAILER_ROLE`.
@@ -121,6 +129,7 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
         Device storage d = _devices[device];
         if (d.status != DeviceStatus.Active) revert InvalidStatus(device, d.status);
         if (to == msg.sender) revert InvalidOperator(to);
+        if (to != address(0)) _checkTransferable(device);
         d.pendingOperator = to;
         emit TransferOffered(device, msg.sender, to);
     }
@@ -130,8 +139,11 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
         Device storage d = _devices[device];
         // Offers exist only for Active devices: exiting or jailing a device withdraws its offer.
         if (d.pendingOperator != msg.sender || msg.sender == address(0)) revert NotPendingOperator(device, msg.sender);
+        _checkTransferable(device);
 
         address from = d.operator;
+        // The former operator answers for the faults of the epochs up to this one.
+        _formerOperators[device] = FormerOperator(from, config.currentEpoch() + 1);
         uint256 classIndex = uint256(d.resourceClass);
         d.operator = msg.sender;
         d.pendingOperator = address(0);
@@ -201,6 +213,12 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
     }
 
     /// @inheritdoc IProviderRegistry
+    function operatorAt(address device, uint64 epoch) external view returns (address) {
+        FormerOperator memory former = _formerOperators[device];
+        return epoch < former.untilEpoch ? former.operator : _devices[device].operator;
+    }
+
+    /// @inheritdoc IProviderRegistry
     function capacityOf(address operator, ResourceClass resourceClass) external view returns (uint256) {
         return _capacity[operator][uint256(resourceClass)];
     }
@@ -253,6 +271,15 @@ contract ProviderRegistry is IProviderRegistry, ExpiringPause, EIP712 {
         } else if (!H3.isValidCell(location)) {
             revert InvalidLocation(resourceClass, location);
         }
+    }
+
+    /// @dev One former operator is remembered: the next transfer waits until faults of its epochs are too old to
+    /// apply (the slashing module's limit: an epoch's end plus the unbonding period).
+    function _checkTransferable(address device) private view {
+        uint64 untilEpoch = _formerOperators[device].untilEpoch;
+        if (untilEpoch == 0) return;
+        uint256 allowedAfter = config.epochEnd(untilEpoch - 1) + config.param(Param.UnbondingPeriod);
+        if (block.timestamp <= allowedAfter) revert TransferTooSoon(device, allowedAfter);
     }
 
     function _checkStake(address operator) private view {

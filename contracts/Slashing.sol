@@ -157,24 +157,29 @@ contract Slashing is ISlashing, ExpiringPause {
     }
 
     /// @inheritdoc ISlashing
-    function previewPenalty(address device, FaultKind kind) public view returns (uint256) {
-        uint256 slashable = staking.slashableStake(registry.operatorOf(device));
-        uint256 byRate = Math.mulDiv(slashable, config.faultParam(kind, FaultParam.RateBps), BPS, Math.Rounding.Ceil);
-        return Math.min(byRate, config.faultParam(kind, FaultParam.MaxPerIncident));
+    function previewPenalty(address device, FaultKind kind) external view returns (uint256) {
+        return _penalty(registry.operatorOf(device), kind);
     }
 
     /* INTERNAL */
+
+    function _penalty(address operator, FaultKind kind) private view returns (uint256) {
+        uint256 slashable = staking.slashableStake(operator);
+        uint256 byRate = Math.mulDiv(slashable, config.faultParam(kind, FaultParam.RateBps), BPS, Math.Rounding.Ceil);
+        return Math.min(byRate, config.faultParam(kind, FaultParam.MaxPerIncident));
+    }
 
     function _penalise(bytes32 id, address device, FaultKind kind, uint64 epoch, bytes32 evidence)
         private
         returns (uint256 slashed)
     {
         if (penalised[id]) revert FaultAlreadyPenalised(id);
-        address operator = registry.operatorOf(device);
+        // The operator of the fault's epoch pays, even if the device changed hands since.
+        address operator = registry.operatorAt(device, epoch);
         if (operator == address(0)) revert UnknownDevice(device);
         _checkEpoch(epoch);
 
-        uint256 amount = previewPenalty(device, kind);
+        uint256 amount = _penalty(operator, kind);
         uint64 current = config.currentEpoch();
         uint256 total = slashedInEpoch[current] + amount;
         uint256 cap = config.param(Param.MaxSlashPerEpoch);

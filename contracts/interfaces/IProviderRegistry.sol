@@ -89,6 +89,9 @@ interface IProviderRegistry is IExpiringPause {
     error ExitNotReady(address device, uint256 readyAt);
     /// @notice The address given is zero or otherwise unusable as an operator.
     error InvalidOperator(address operator);
+    /// @notice The device changed hands too recently: faults of its former operator's epochs can still be applied
+    /// until `allowedAfter`, and only one former operator is remembered.
+    error TransferTooSoon(address device, uint256 allowedAfter);
 
     /// @notice The staking contract whose self-stake backs declared capacity.
     function staking() external view returns (address);
@@ -118,7 +121,9 @@ interface IProviderRegistry is IExpiringPause {
     /// @notice Offers an Active device to operator `to` (zero withdraws the offer). Operator only.
     function offerTransfer(address device, address to) external;
 
-    /// @notice Accepts a device offered to the caller; the caller's self-stake must cover the added capacity.
+    /// @notice Accepts a device offered to the caller; the caller's self-stake must cover the added capacity. The
+    /// former operator stays answerable for the faults of the epochs up to the current one (`operatorAt`), so a
+    /// device can change hands again only once those faults are too old to apply (`TransferTooSoon`).
     function acceptTransfer(address device) external;
 
     /// @notice Starts the removal of an Active device: it stops counting as active but stays slashable for the
@@ -140,6 +145,10 @@ interface IProviderRegistry is IExpiringPause {
 
     /// @notice Current operator of `device` (zero if never registered).
     function operatorOf(address device) external view returns (address);
+
+    /// @notice The operator answerable for `device` in `epoch`: the former operator for the epochs up to its last
+    /// transfer's epoch, else the current one (zero if never registered).
+    function operatorAt(address device, uint64 epoch) external view returns (address);
 
     /// @notice Capacity `operator` declares in `resourceClass` over its devices that are not Removed.
     function capacityOf(address operator, ResourceClass resourceClass) external view returns (uint256);

@@ -139,6 +139,7 @@ interface ISlashing is IExpiringPause {
     /// @notice Consecutive missed epochs of a device.
     function missedDuty(address device) external view returns (MissedDutyRecord memory);
 
-    /// @notice Penalty a fault of `kind` by `device` would incur now (before the circuit breaker).
+    /// @notice Penalty a fault of `kind` by `device` would incur now (before the circuit breaker), charged to its
+    /// current operator (a fault of an epoch before its last transfer is charged to `registry.operatorAt`).
     function previewPenalty(address device, FaultKind kind) external view returns (uint256);
 }
