@@ -8,7 +8,8 @@
  * - GET  /v1/sync/proofs?epoch=<uint64>&after=<id, default 0>&limit=<1..1000, default 500>
  *                           -> 200 { epoch, proofs: [wire JSON], next }: the stored proofs of an epoch with an id above
  *                           `after`, by id ascending, for peer oracles (sync.ts); pass `next` as `after` to go on
- * - GET  /health            200 { ok: true, proofs }
+ * - GET  /health            200 { ok: true, proofs }; 503 { ok: false, error, message, proofs } while the store
+ *                           refuses writes (full disk, store moved away)
  * - GET  /metrics           Prometheus text: accepted / rejected-by-reason counters
  * Every failure is `{ error: <code>, message }` with the status of `classifyError` (errors.ts).
  */
@@ -17,7 +18,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { z } from "zod";
 import type { VerifierPool } from "../proof/verifier-pool";
 import { admitProof, admitProofs, type AdmitDeps } from "./admit";
-import type { DeviceDirectory, EpochClock } from "./directory";
+import type { DeviceDirectory, EpochClock, SeedSource } from "./directory";
 import { BadRequestError, classifyError, PayloadTooLargeError } from "./errors";
 import { IngestMetrics } from "./metrics";
 import type { ProofStore } from "./store";
@@ -47,6 +48,8 @@ export interface IngestAppOptions {
    * thread; checked in-thread when omitted. The caller owns it (closes it after the app).
    */
   verifier?: VerifierPool;
+  /** Epoch seeds for the content pre-checks that need one (admit.ts); skipped without. */
+  seedOf?: SeedSource;
 }
 
 export type BatchItemResult =
@@ -91,6 +94,7 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     now: options.now ?? systemNow,
     maxClockSkew: options.maxClockSkew ?? 60n,
     verifier: options.verifier,
+    seedOf: options.seedOf,
   };
   const metrics = new IngestMetrics();
 
@@ -166,7 +170,13 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
       .send(`{"epoch":"${epoch.toString()}","proofs":[${proofs}],"next":${page.next}}`);
   });
 
-  app.get("/health", async () => ({ ok: true, proofs: options.store.count() }));
+  // Unhealthy (503) while the store refuses writes, so devices turn to another oracle until it recovers.
+  app.get("/health", async (_request, reply) => {
+    const writable = options.store.writeStatus();
+    const proofs = options.store.count();
+    if (writable.ok) return { ok: true, proofs };
+    return reply.code(503).send({ ok: false, error: "store_unavailable", message: writable.reason, proofs });
+  });
 
   app.get("/metrics", async (_request, reply) =>
     reply

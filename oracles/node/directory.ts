@@ -1,6 +1,7 @@
 /**
- * What ingest needs from the chain, as interfaces: the device directory (implemented later by the chain adapter;
- * `MemoryDeviceDirectory` here for tests and local runs) and the epoch clock.
+ * What ingest needs from the chain, as interfaces: the device directory (the chain adapter's `ChainDeviceDirectory`;
+ * `MemoryDeviceDirectory` here for tests and local runs), the epoch clock, and the epoch seeds (`SeedSource`, for
+ * the content pre-checks of admit.ts).
  */
 import { DeviceStatus, ResourceClass } from "../../sdk/enums";
 
@@ -8,6 +9,17 @@ export interface DeviceInfo {
   operator: string;
   resourceClass: ResourceClass;
   status: DeviceStatus;
+  /**
+   * Declared capacity in the class's units (GiB for STORAGE: the committed chunk count is capacity x
+   * `STORAGE_CHUNKS_PER_GIB`, as in epoch verification). Absent when the directory does not know it; ingest then
+   * skips the storage pre-check (admit.ts).
+   */
+  capacity?: bigint;
+  /**
+   * Registered storage commitment (bytes32), when the chain holds one (`ProviderRegistry` does not today; epoch
+   * verification's `EpochDevice.dataRoot` is the same notion): storage answers must name it.
+   */
+  dataRoot?: string;
 }
 
 export interface DeviceDirectory {
@@ -31,6 +43,12 @@ export class MemoryDeviceDirectory implements DeviceDirectory {
     return this.devices.get(device.toLowerCase()) ?? null;
   }
 }
+
+/**
+ * The epoch seed (bytes32, `EpochSeed.seedOf`) of `epoch`, or null while none is recorded. Implementations may
+ * reject (e.g. an RPC failure); ingest then treats the seed as unknown.
+ */
+export type SeedSource = (epoch: bigint) => Promise<string | null>;
 
 export interface EpochClock {
   /** The epoch in progress at `now` (unix seconds). */

@@ -10,7 +10,12 @@
  * - 409 `ReplayError`: the (device, nonce) or the digest is already stored; the proof conflicts with stored state.
  * - 413 `PayloadTooLargeError`: body above the limit, or a batch with too many items.
  * - 422 `ClassMismatchError`, `WrongEpochError`, `FutureTimestampError`: a well-formed, authentic proof whose content
- *   does not fit the current chain state or clock.
+ *   does not fit the current chain state or clock; it was not stored.
+ * - 422 `InvalidContentError` (code `invalid_proof`): an authentic proof of a registered device whose content fails a
+ *   pre-check that epoch verification would judge `FaultKind.InvalidProof` (a storage answer whose Merkle path is
+ *   truncated or does not lead to the data root, a matrix product failing Freivalds' check; admit.ts). Unlike every
+ *   other 4xx, the proof WAS stored: it is the evidence the device's fault and slashing rest on. Resending it is a
+ *   replay (409).
  * - 503 `StoreUnavailableError`, `VerifierUnavailableError`: the proof was not stored (a group commit failed, the
  *   verifier pool is closed or its workers failed); nothing was acknowledged and the same proof may be sent again.
  * - 500 anything else, with a generic message (details only in the log).
@@ -42,6 +47,12 @@ export class ReplayError extends MeshworkError {}
 /** A group commit of the proof store failed: no proof of the group was stored (store.ts `insertGrouped`). */
 export class StoreUnavailableError extends MeshworkError {}
 
+/**
+ * The proof is authentic but its content is wrong in a way epoch verification faults as `InvalidProof` (admit.ts,
+ * content pre-checks). It was stored anyway, as evidence: the message says so.
+ */
+export class InvalidContentError extends MeshworkError {}
+
 /** The body exceeds the size limit, or a batch has too many items. */
 export class PayloadTooLargeError extends MeshworkError {}
 
@@ -60,6 +71,7 @@ const TABLE: ReadonlyArray<readonly [new (...args: never[]) => Error, number, st
   [ClassMismatchError, 422, "class_mismatch"],
   [WrongEpochError, 422, "wrong_epoch"],
   [FutureTimestampError, 422, "future_timestamp"],
+  [InvalidContentError, 422, "invalid_proof"],
   [ReplayError, 409, "replay"],
   [PayloadTooLargeError, 413, "payload_too_large"],
   [BadRequestError, 400, "bad_request"],

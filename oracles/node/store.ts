@@ -12,16 +12,32 @@
  * first is stored, a later one is 'duplicate'). If the commit fails the transaction is rolled back, nothing of the
  * group is stored and every caller's promise rejects with `StoreUnavailableError` (HTTP 503).
  *
+ * Store faults (full disk, store file gone) refuse, they never acknowledge: a failed commit rejects its group with
+ * `StoreUnavailableError` and the next group is tried afresh, so the store recovers by itself once space is back.
+ * SQLite in WAL mode keeps writing through its open file descriptors when the store file (or its directory) is moved
+ * or deleted under it: those commits would land in an orphaned inode and be gone after a restart, although they were
+ * acknowledged. So every group commit first checks that the path still names the files this store opened (`dev` and
+ * `ino` of the database and of its `-wal`), and refuses with `StoreUnavailableError` while it does not (writes resume
+ * if the same files come back, e.g. a volume re-mounted at the path).
+ *
+ * Equivocation: a device may sign two different proofs under one nonce and send one to each oracle. If each oracle
+ * kept the first it got (and skipped the other as a duplicate in sync), their proof sets, hence their verdicts, would
+ * differ for good, and a few such devices could split the committee below its quorum. So of two proofs with the same
+ * (device, nonce) every store keeps the one with the SMALLER digest, whatever order they arrive in: the larger is a
+ * 'duplicate', the smaller replaces it ('replaced', under a new id so that peers' sync cursors serve it again).
+ *
  * uint64 fields (epoch, nonce) are stored as canonical decimal TEXT (SQLite integers are signed 64-bit); the body
  * is the record's JSON wire form (`toProofJson`), re-validated by `parseProofRecord` when read.
  */
 import Database from "better-sqlite3";
+import { statSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { parseProofRecord } from "../proof/parse";
 import { toProofJson } from "../proof/wire";
 import type { ProofRecord } from "../proof/kinds";
 import { StoreUnavailableError } from "./errors";
 
-export type InsertResult = "inserted" | "duplicate";
+export type InsertResult = "inserted" | "replaced" | "duplicate";
 
 /** One page of an epoch's proofs (`ProofStore.page`). */
 export interface ProofPage {
@@ -68,6 +84,27 @@ interface PendingInsert {
   reject: (error: StoreUnavailableError) => void;
 }
 
+/** Identity of a file on disk: moving or replacing a path changes what `statSync(path)` reports. */
+interface FileId {
+  /** What the file is, for messages (clients see them: no path). */
+  role: string;
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+function fileId(role: string, path: string): FileId | null {
+  try {
+    const st = statSync(path);
+    return { role, path, dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+}
+
+/** SQLite's default `max_page_count` (the largest page count it allows). */
+const DEFAULT_MAX_PAGE_COUNT = 4294967294;
+
 interface Row {
   digest: string;
   body: string;
@@ -81,11 +118,17 @@ export class ProofStore {
   private readonly pageStmt: Database.Statement<[string, number, number], PageRow>;
   private readonly countStmt: Database.Statement<[], { n: number }>;
   private readonly digestStmt: Database.Statement<[string, string], { digest: string }>;
-  private readonly countByEpochStmt: Database.Statement<[string], { n: number }>;
+  private readonly storedStmt: Database.Statement<[string, string], { body: string; digest: string }>;
+  private readonly replaceStmt: Database.Statement<[string, number, string, string, number, string, string]>;
+  private readonly versionStmt: Database.Statement<[string], { n: number; last: number }>;
   private readonly insertGroup: (group: PendingInsert[]) => InsertResult[];
   private pending: PendingInsert[] = [];
   private commitScheduled = false;
   private groups = 0;
+  /** Why the last group commit failed; null once one succeeds. */
+  private lastFailure: string | null = null;
+  /** The files opened at `path` (database, then its WAL); empty for an in-memory store. */
+  private readonly files: FileId[] = [];
 
   /** Opens (creating if needed) the store at `path`; `:memory:` for a throwaway store. */
   constructor(path: string) {
@@ -93,6 +136,16 @@ export class ProofStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
+    if (path !== ":memory:" && path !== "" && !path.startsWith("file:")) {
+      const absolute = resolvePath(path);
+      for (const [role, p] of [
+        ["database", absolute],
+        ["WAL", `${absolute}-wal`],
+      ] as const) {
+        const id = fileId(role, p);
+        if (id !== null) this.files.push(id);
+      }
+    }
     this.insertStmt = this.db.prepare(
       `INSERT INTO proofs (device, nonce, epoch, kind, digest, body, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -104,7 +157,13 @@ export class ProofStore {
     );
     this.countStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs");
     this.digestStmt = this.db.prepare("SELECT digest FROM proofs WHERE device = ? AND nonce = ?");
-    this.countByEpochStmt = this.db.prepare("SELECT COUNT(*) AS n FROM proofs WHERE epoch = ?");
+    this.storedStmt = this.db.prepare("SELECT body, digest FROM proofs WHERE device = ? AND nonce = ?");
+    // The row moves to a new, highest id (a deleted last rowid would be reused, and peers' cursors passed it).
+    this.replaceStmt = this.db.prepare(
+      `UPDATE proofs SET id = (SELECT MAX(id) + 1 FROM proofs), epoch = ?, kind = ?, digest = ?, body = ?,
+       received_at = ? WHERE device = ? AND nonce = ?`,
+    );
+    this.versionStmt = this.db.prepare("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM proofs WHERE epoch = ?");
     // BEGIN ... COMMIT around the group; better-sqlite3 rolls back if a statement throws.
     this.insertGroup = this.db.transaction((group: PendingInsert[]) =>
       group.map((p) => this.insertRow(p.record, p.digest, p.receivedAt)),
@@ -112,23 +171,26 @@ export class ProofStore {
   }
 
   private insertRow(record: ProofRecord, digest: string, receivedAt: number): InsertResult {
-    const info = this.insertStmt.run(
-      record.device,
-      record.nonce.toString(),
-      record.epoch.toString(),
-      record.kind,
-      digest.toLowerCase(),
-      JSON.stringify(toProofJson(record)),
-      receivedAt,
-    );
-    return info.changes === 1 ? "inserted" : "duplicate";
+    const nonce = record.nonce.toString();
+    const lower = digest.toLowerCase();
+    const body = JSON.stringify(toProofJson(record));
+    const row = [record.device, nonce, record.epoch.toString(), record.kind, lower, body, receivedAt] as const;
+    if (this.insertStmt.run(...row).changes === 1) return "inserted";
+    // Equivocation (see the top of this file): the smaller digest wins, in every store.
+    const stored = this.digestStmt.get(record.device, nonce)?.digest;
+    if (stored === undefined || stored <= lower) return "duplicate";
+    this.replaceStmt.run(record.epoch.toString(), record.kind, lower, body, receivedAt, record.device, nonce);
+    return "replaced";
   }
 
   /**
-   * Stores `record` under `digest` (its EIP-712 digest). Returns 'duplicate', storing nothing, when a proof with the
-   * same (device, nonce) or the same digest is already there (a replay). Committed and synced when it returns.
+   * Stores `record` under `digest` (its EIP-712 digest). Returns 'duplicate', storing nothing, when the same proof or
+   * another one with the same (device, nonce) and a smaller digest is already there (a replay); 'replaced' when it
+   * displaced one with a larger digest. Committed and synced when it returns.
    */
   insert(record: ProofRecord, digest: string, receivedAt: number = Date.now()): InsertResult {
+    const problem = this.fileProblem();
+    if (problem !== null) throw new StoreUnavailableError(`insert failed: ${problem}; not stored`);
     return this.insertRow(record, digest, receivedAt);
   }
 
@@ -149,6 +211,43 @@ export class ProofStore {
     });
   }
 
+  /**
+   * Null while the path still names the files this store opened; else why writes are refused (see the top of this
+   * file). One `stat` per file, once per group commit.
+   */
+  private fileProblem(): string | null {
+    for (const f of this.files) {
+      const now = fileId(f.role, f.path);
+      if (now === null) return `the store's ${f.role} file is gone from its path (moved or deleted)`;
+      if (now.dev !== f.dev || now.ino !== f.ino) return `the store's ${f.role} file was replaced by another file`;
+    }
+    return null;
+  }
+
+  /**
+   * Caps the database at `pages` pages (SQLite's `max_page_count`; `null` restores the default). A write that needs a
+   * page beyond it fails with SQLITE_FULL exactly as on a full disk, so tests use it to fill the "disk" and free it
+   * again without touching the file system. Applies to this store's connection only (the pragma is per connection);
+   * SQLite never sets it below the current size. Returns the cap in effect.
+   */
+  setMaxPageCount(pages: number | null): number {
+    if (pages !== null && (!Number.isSafeInteger(pages) || pages < 1)) {
+      throw new RangeError("pages must be a positive integer");
+    }
+    return this.db.pragma(`max_page_count = ${pages ?? DEFAULT_MAX_PAGE_COUNT}`, { simple: true }) as number;
+  }
+
+  /**
+   * Whether the store takes writes, as far as it knows without writing: the path still names its files, and the
+   * last group commit did not fail (else the reason, e.g. "database or disk is full"). For a health check: reads keep
+   * working while writes are refused.
+   */
+  writeStatus(): { ok: true } | { ok: false; reason: string } {
+    if (!this.db.open) return { ok: false, reason: "proof store is closed" };
+    const reason = this.fileProblem() ?? this.lastFailure;
+    return reason === null ? { ok: true } : { ok: false, reason };
+  }
+
   /** Number of group commits so far (a metric, and what the tests check). */
   get groupCommits(): number {
     return this.groups;
@@ -162,10 +261,17 @@ export class ProofStore {
     let results: InsertResult[];
     try {
       if (!this.db.open) throw new Error("proof store is closed");
+      const problem = this.fileProblem();
+      if (problem !== null) throw new Error(problem);
       results = this.insertGroup(group);
       this.groups += 1;
+      this.lastFailure = null;
     } catch (cause) {
-      const error = new StoreUnavailableError(`commit of ${group.length} proofs failed; none stored`, { cause });
+      this.lastFailure = cause instanceof Error ? cause.message : String(cause);
+      const reason = cause instanceof Error ? `: ${cause.message}` : "";
+      const error = new StoreUnavailableError(`commit of ${group.length} proofs failed${reason}; none stored`, {
+        cause,
+      });
       for (const p of group) p.reject(error);
       return;
     }
@@ -201,8 +307,19 @@ export class ProofStore {
   }
 
   /** The number of stored proofs of `epoch`. */
+  /** The stored wire JSON and digest of the proof with this (device, nonce), or null. */
+  storedAt(device: string, nonce: bigint): { body: string; digest: string } | null {
+    return this.storedStmt.get(device, nonce.toString()) ?? null;
+  }
+
+  /** How many proofs `epoch` has, and the highest id among them: both stay put only while its set is unchanged. */
+  epochVersion(epoch: bigint): { count: number; lastId: number } {
+    const row = this.versionStmt.get(epoch.toString());
+    return { count: row?.n ?? 0, lastId: row?.last ?? 0 };
+  }
+
   countByEpoch(epoch: bigint): number {
-    return this.countByEpochStmt.get(epoch.toString())?.n ?? 0;
+    return this.epochVersion(epoch).count;
   }
 
   count(): number {

@@ -7,8 +7,14 @@
  * - `own`: per epoch, the digest this oracle signed last and how many proofs it was computed from.
  * - `signatures`: per (epoch, signer), the latest verdict signature of each committee member, this oracle's included.
  *   Signatures are checked before they are stored (see verdict-routes.ts), so any quorum read back is submittable.
+ *
+ * A write that fails (full disk, I/O error, closed store) throws `StoreUnavailableError` with the SQLite error as its
+ * cause: HTTP 503 on the verdict routes, and in the epoch driver a failed tick that is logged and retried on the next
+ * poll (every write here is idempotent, and a verdict is recomputed while `own` is not recorded).
  */
 import Database from "better-sqlite3";
+
+import { StoreUnavailableError } from "./errors";
 
 import { verdictFromJson, verdictToJson, type EpochVerdict, type EpochVerdictJson } from "../../sdk/verdict";
 
@@ -50,6 +56,9 @@ CREATE TABLE IF NOT EXISTS verdict_signatures (
 );
 `;
 
+/** SQLite's default `max_page_count` (the largest page count it allows). */
+const DEFAULT_MAX_PAGE_COUNT = 4294967294;
+
 export class VerdictStore {
   private readonly db: Database.Database;
 
@@ -61,11 +70,34 @@ export class VerdictStore {
     this.db.exec(SCHEMA);
   }
 
+  /** Runs a write; any failure of it is the store's (its inputs are validated), so `StoreUnavailableError`. */
+  private write<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (cause) {
+      const reason = cause instanceof Error ? `: ${cause.message}` : "";
+      throw new StoreUnavailableError(`verdict store could not ${what}${reason}`, { cause });
+    }
+  }
+
+  /**
+   * Caps the database at `pages` pages (SQLite's `max_page_count`; `null` restores the default): writes beyond it fail
+   * with SQLITE_FULL as on a full disk. For tests; this connection only. Returns the cap in effect.
+   */
+  setMaxPageCount(pages: number | null): number {
+    if (pages !== null && (!Number.isSafeInteger(pages) || pages < 1)) {
+      throw new RangeError("pages must be a positive integer");
+    }
+    return this.db.pragma(`max_page_count = ${pages ?? DEFAULT_MAX_PAGE_COUNT}`, { simple: true }) as number;
+  }
+
   /** Keeps a verdict file under its digest (idempotent). */
   saveFile(digest: string, verdict: EpochVerdict, file: string): void {
-    this.db
-      .prepare("INSERT INTO verdict_files (digest, epoch, verdict, file) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-      .run(digest.toLowerCase(), verdict.epoch.toString(), JSON.stringify(verdictToJson(verdict)), file);
+    this.write("save a verdict file", () =>
+      this.db
+        .prepare("INSERT INTO verdict_files (digest, epoch, verdict, file) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        .run(digest.toLowerCase(), verdict.epoch.toString(), JSON.stringify(verdictToJson(verdict)), file),
+    );
   }
 
   fileByDigest(digest: string): { verdict: EpochVerdict; file: string } | null {
@@ -76,12 +108,14 @@ export class VerdictStore {
   }
 
   setOwn(epoch: bigint, own: OwnVerdict): void {
-    this.db
-      .prepare(
-        `INSERT INTO own_verdicts (epoch, digest, proof_count) VALUES (?, ?, ?)
+    this.write("record its own verdict", () =>
+      this.db
+        .prepare(
+          `INSERT INTO own_verdicts (epoch, digest, proof_count) VALUES (?, ?, ?)
          ON CONFLICT (epoch) DO UPDATE SET digest = excluded.digest, proof_count = excluded.proof_count`,
-      )
-      .run(epoch.toString(), own.digest.toLowerCase(), own.proofCount);
+        )
+        .run(epoch.toString(), own.digest.toLowerCase(), own.proofCount),
+    );
   }
 
   own(epoch: bigint): OwnVerdict | null {
@@ -98,22 +132,24 @@ export class VerdictStore {
    * signature of the same digest is already there.
    */
   putSignature(signature: Omit<StoredSignature, "receivedAt">, receivedAt: number = Date.now()): boolean {
-    const info = this.db
-      .prepare(
-        `INSERT INTO verdict_signatures (epoch, signer, digest, verdict, signature, received_at)
+    const info = this.write("store a signature", () =>
+      this.db
+        .prepare(
+          `INSERT INTO verdict_signatures (epoch, signer, digest, verdict, signature, received_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (epoch, signer) DO UPDATE SET digest = excluded.digest, verdict = excluded.verdict,
            signature = excluded.signature, received_at = excluded.received_at
          WHERE verdict_signatures.digest <> excluded.digest`,
-      )
-      .run(
-        signature.verdict.epoch.toString(),
-        signature.signer,
-        signature.digest.toLowerCase(),
-        JSON.stringify(verdictToJson(signature.verdict)),
-        signature.signature,
-        receivedAt,
-      );
+        )
+        .run(
+          signature.verdict.epoch.toString(),
+          signature.signer,
+          signature.digest.toLowerCase(),
+          JSON.stringify(verdictToJson(signature.verdict)),
+          signature.signature,
+          receivedAt,
+        ),
+    );
     return info.changes === 1;
   }
 

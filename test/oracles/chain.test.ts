@@ -196,6 +196,7 @@ describe("oracles/chain", function () {
         operator: f.alice.address,
         resourceClass: ResourceClass.Coverage,
         status: DeviceStatus.Active,
+        capacity: (await f.registry.getDevice(f.aliceDevice)).capacity,
       });
       expect(await directory.lookup(f.outsider.address)).to.equal(null);
       expect(await directory.lookup("not an address")).to.equal(null);

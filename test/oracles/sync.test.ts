@@ -192,7 +192,7 @@ describe("oracles/node sync", function () {
   });
 
   describe("importProof", function () {
-    it("stores a proof once; a duplicate (same proof, or same device and nonce) is not an error", async function () {
+    it("stores a proof once; a duplicate (same proof, or same device and nonce with a larger digest) is not an error", async function () {
       const o = await oracle();
       const first = await importProof(wire(proofs[0]), o.deps);
       expect(first).to.deep.equal({ digest: proofDigest(DOMAIN, proofs[0]), inserted: true });
@@ -201,7 +201,9 @@ describe("oracles/node sync", function () {
         ...proofs[0],
         timestamp: proofs[0].timestamp - 1n,
       } as Parameters<typeof signProof>[2]);
-      expect((await importProof(wire(sameNonce), o.deps)).inserted).to.equal(false);
+      // Equivocation: the smaller digest is kept (store.ts).
+      const smaller = proofDigest(DOMAIN, sameNonce).toLowerCase() < proofDigest(DOMAIN, proofs[0]).toLowerCase();
+      expect((await importProof(wire(sameNonce), o.deps)).inserted).to.equal(smaller);
       expect(o.store.count()).to.equal(1);
     });
 
@@ -297,6 +299,42 @@ describe("oracles/node sync", function () {
       const back = await a.sync([{ id: "b", url: b.url }]).pullEpoch(EPOCH);
       expect(back).to.deep.equal({ imported: 5, duplicates: proofs.length - 5, invalid: 0, failedPeers: [] });
       expect(digests(a.store)).to.deep.equal(digests(b.store));
+    });
+
+    it("equivocation: two proofs under one (device, nonce) sent to different oracles converge on the smaller digest", async function () {
+      // The device signs a second, different proof under the nonce of one of its proofs.
+      const original = proofs[0];
+      const member = fleet.members.find((m) => m.device.address === original.device)!;
+      const { signature: _signature, ...unsigned } = original;
+      const twin = signProof(member.device.wallet, DOMAIN, { ...unsigned, timestamp: original.timestamp - 1n });
+      const [small, large] = [original, twin].sort((x, y) =>
+        proofDigest(DOMAIN, x).toLowerCase() < proofDigest(DOMAIN, y).toLowerCase() ? -1 : 1,
+      );
+      const smallDigest = proofDigest(DOMAIN, small).toLowerCase();
+
+      // Oracle A gets the larger first, then the smaller (accepted: it replaces); a third copy of the larger is a
+      // replay. Oracle B gets only the larger, C only the smaller; then they all pull from each other.
+      const [a, b, c] = [await oracle(), await oracle(), await oracle()];
+      await post(a, [large, small]);
+      const again = await a.app.inject({ method: "POST", url: "/v1/proofs", payload: wire(large) });
+      expect(again.statusCode).to.equal(409);
+      await post(b, [large]);
+      await post(c, [small]);
+      for (const [o, peers] of [
+        [b, [a, c]],
+        [c, [a, b]],
+        [a, [b, c]],
+      ] as const) {
+        await o.sync(peers.map((p, i) => ({ id: `p${i}`, url: p.url }))).pullEpoch(EPOCH);
+      }
+      for (const o of [a, b, c]) {
+        expect(o.store.digestOf(original.device, original.nonce)).to.equal(smallDigest);
+        expect(o.store.countByEpoch(EPOCH)).to.equal(1);
+      }
+      // B's replaced proof has a new id: a peer whose cursor passed the old one is served it again.
+      const version = b.store.epochVersion(EPOCH);
+      expect(version.count).to.equal(1);
+      expect(version.lastId).to.be.greaterThan(1);
     });
 
     it("follows pages over more proofs than the page size", async function () {
