@@ -1,6 +1,15 @@
 /**
  * The chain's notion of time. Oracles decide which epoch is open, and when one has closed, by chain time rather than
  * the wall clock: block timestamps are what the contracts check, and tests can move them with `evm_increaseTime`.
+ *
+ * Clock skew between oracles: the local clock only measures the time elapsed since the latest block was seen, never
+ * an absolute time, so an oracle whose wall clock is off by hours reads the same chain time as the others; a clock
+ * that drifts errs by its drift over one poll period (microseconds). The elapsed time comes from the monotonic clock
+ * (`performance.now`), so a wall-clock step (NTP, an operator, a VM resume) cannot push chain time ahead either, which
+ * matters since chain time never decreases: one forward step of an hour would otherwise hold it an hour early until
+ * the chain caught up (epochs seen closed early, seeds and submission windows misjudged).
+ * Whether an epoch has closed is decided by the chain itself (a block after its end, `referenceBlock`), and the
+ * verdict is computed from chain state at that block, so skew cannot change what oracles sign.
  */
 import type { Provider } from "ethers";
 
@@ -11,11 +20,17 @@ import { ChainReadError, ChainTimeNotReadyError } from "./errors";
 export interface ChainTimeOptions {
   /** Milliseconds between background reads of the latest block (default 1000). */
   pollMs?: number;
-  /** Milliseconds wall clock used to extrapolate between blocks (default `Date.now`); tests pass a fake one. */
+  /**
+   * Milliseconds clock used to extrapolate between blocks; only differences are used (default `monotonicMs`, immune
+   * to wall-clock steps); tests pass a fake one.
+   */
   wallClock?: () => number;
   /** Called with each failed background read (default: kept in `lastError`, the previous reading stays in use). */
   onError?: (error: unknown) => void;
 }
+
+/** Milliseconds since an arbitrary origin, never stepped by wall-clock changes (`performance.now`). */
+export const monotonicMs = (): number => performance.now();
 
 /**
  * Chain time in unix seconds: the latest block timestamp seen, plus the whole wall-clock seconds elapsed since that
@@ -37,12 +52,12 @@ export class ChainTime {
     options: ChainTimeOptions = {},
   ) {
     this.pollMs = options.pollMs ?? 1_000;
-    this.wallClock = options.wallClock ?? Date.now;
+    this.wallClock = options.wallClock ?? monotonicMs;
     this.onError = options.onError;
     if (!(this.pollMs > 0)) throw new RangeError("pollMs must be positive");
   }
 
-  /** Reads the latest block. Concurrent calls share one read; an older block than one already seen is ignored. */
+  /** Reads the latest block. Concurrent calls share one read; a block no newer than the one seen is ignored. */
   refresh(): Promise<void> {
     this.inFlight ??= this.read().finally(() => {
       this.inFlight = null;
@@ -91,7 +106,9 @@ export class ChainTime {
   private async read(): Promise<void> {
     const block = await this.provider.getBlock("latest");
     if (block === null) throw new ChainReadError("the provider returned no latest block");
-    if (this.seen !== null && block.number < this.seen.number) return;
+    // Only a newer block re-anchors: re-reading the same block must not restart the extrapolation (polled every
+    // second or faster, chain time would otherwise stay at the block's timestamp until the next block).
+    if (this.seen !== null && block.number <= this.seen.number) return;
     this.seen = { timestamp: BigInt(block.timestamp), number: block.number, at: this.wallClock() };
   }
 }

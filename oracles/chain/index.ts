@@ -1,4 +1,7 @@
-/** The oracle node's chain adapter: deployment file, typed contracts, device directory, chain time, epoch state. */
+/**
+ * The oracle node's chain adapter: JSON-RPC provider (bounded, retrying reads), deployment file, typed contracts, device
+ * directory, chain time, epoch state.
+ */
 export {
   checkDeployment,
   connectProtocol,
@@ -9,7 +12,9 @@ export {
 export type { DeploymentFile, ProtocolContracts } from "./contracts";
 export { ChainDeviceDirectory } from "./directory";
 export type { ChainDeviceDirectoryOptions, DeviceReader } from "./directory";
-export { ChainEpochClock, ChainTime, epochWindow } from "./clock";
+export { ChainEpochClock, ChainTime, epochWindow, monotonicMs } from "./clock";
+export { ChainProvider, isTransientRpcError } from "./provider";
+export type { ChainProviderOptions } from "./provider";
 export type { ChainTimeOptions } from "./clock";
 export { toDeviceStatus, toResourceClass } from "./enums";
 export { ChainReadError, ChainTimeNotReadyError, DeploymentFileError, isRevert } from "./errors";

@@ -15,6 +15,12 @@
  * | syncIntervalMs | MESHWORK_SYNC_INTERVAL_MS | proof pull period during an epoch                                |
  * | staggerMs      | MESHWORK_STAGGER_MS       | wait between turns of the relay / finalise / fault rotation      |
  * | peerTimeoutMs  | MESHWORK_PEER_TIMEOUT_MS  | per-request timeout towards peers                                |
+ * | rpcTimeoutMs   | MESHWORK_RPC_TIMEOUT_MS   | per-request timeout towards the chain's JSON-RPC endpoint        |
+ * | txTimeoutMs    | MESHWORK_TX_TIMEOUT_MS    | longest wait for a sent transaction's receipt within one tick    |
+ * | maxBackoffMs   | MESHWORK_MAX_BACKOFF_MS   | cap of the epoch loop's exponential backoff after failed ticks   |
+ * | peerRateLimit, peerRateBurst | MESHWORK_PEER_RATE_LIMIT / _BURST | per client IP token bucket of the peer reads   |
+ * |                |                           | (sync, verdict files, leaves): requests/s sustained, and burst   |
+ * | signatureRateLimit, signatureRateBurst | MESHWORK_SIGNATURE_RATE_LIMIT / _BURST | the same for POST signatures |
  * | bodyLimit, maxBatchItems, maxClockSkew | MESHWORK_INGEST_BODY_LIMIT / _MAX_BATCH / _MAX_SKEW | ingest limits |
  * | logLevel       | MESHWORK_LOG_LEVEL        | pino level                                                       |
  */
@@ -59,6 +65,16 @@ export const nodeConfigSchema = z.strictObject({
   syncIntervalMs: z.coerce.number().int().min(50).max(600_000).default(1_000),
   staggerMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
   peerTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  rpcTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  txTimeoutMs: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  maxBackoffMs: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  // A 5-oracle network polls a peer a few times per second per epoch open for sync (more pages when catching up),
+  // and several peers may share an IP (one host, NAT): far below these.
+  peerRateLimit: z.coerce.number().positive().max(1_000_000).default(100),
+  peerRateBurst: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  // A member posts one signature per new digest to each peer: a few per epoch.
+  signatureRateLimit: z.coerce.number().positive().max(1_000_000).default(5),
+  signatureRateBurst: z.coerce.number().int().min(1).max(1_000_000).default(50),
   bodyLimit: z.coerce
     .number()
     .int()
@@ -82,6 +98,13 @@ const ENV: ReadonlyArray<readonly [keyof NodeConfig, string]> = [
   ["syncIntervalMs", "MESHWORK_SYNC_INTERVAL_MS"],
   ["staggerMs", "MESHWORK_STAGGER_MS"],
   ["peerTimeoutMs", "MESHWORK_PEER_TIMEOUT_MS"],
+  ["rpcTimeoutMs", "MESHWORK_RPC_TIMEOUT_MS"],
+  ["txTimeoutMs", "MESHWORK_TX_TIMEOUT_MS"],
+  ["maxBackoffMs", "MESHWORK_MAX_BACKOFF_MS"],
+  ["peerRateLimit", "MESHWORK_PEER_RATE_LIMIT"],
+  ["peerRateBurst", "MESHWORK_PEER_RATE_BURST"],
+  ["signatureRateLimit", "MESHWORK_SIGNATURE_RATE_LIMIT"],
+  ["signatureRateBurst", "MESHWORK_SIGNATURE_RATE_BURST"],
   ["bodyLimit", "MESHWORK_INGEST_BODY_LIMIT"],
   ["maxBatchItems", "MESHWORK_INGEST_MAX_BATCH"],
   ["maxClockSkew", "MESHWORK_INGEST_MAX_SKEW"],

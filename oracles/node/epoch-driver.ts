@@ -18,10 +18,20 @@
  * normally acts and a dead one is replaced by the next. Every action re-reads the chain first and treats "already
  * done" reverts as success: retries are idempotent and nothing is submitted twice.
  *
+ * Faults of the chain endpoint (timeouts, HTTP 5xx, JSON-RPC errors, lost answers):
+ * - every RPC request is bounded (`rpcTimeoutMs`, server.ts) and a receipt is awaited at most `txTimeoutMs`; a failure
+ *   anywhere fails the tick, and the next tick starts over from chain state;
+ * - failed ticks back off exponentially with jitter (`backoffDelay`: pollMs x 2^k, capped at `maxBackoffMs`, reset by
+ *   the first tick that succeeds); a streak is logged once when it starts (warn) and once when it ends (info), every
+ *   failure in between at debug, and GET /metrics shows the failures, the current streak and the current delay;
+ * - no double submission: every action re-reads the chain before acting (a transaction that landed although its
+ *   answer was lost is seen as done), the transaction is signed here so its hash is known before it is broadcast, and
+ *   an action whose previous transaction is still pending waits for that transaction instead of sending another.
+ *
  * Restarts: cursors start again from the latest finalised epoch (faults already applied are skipped by
  * `Slashing.penalised`), and verdict files, own verdicts and signatures come back from the VerdictStore.
  */
-import { ethers, type Signer, type TypedDataDomain } from "ethers";
+import { ethers, Transaction, type ContractTransaction, type Signer, type TypedDataDomain } from "ethers";
 import type { Logger } from "pino";
 
 import { Param, VerdictStatus } from "../../sdk/enums";
@@ -53,6 +63,24 @@ export function faultId(device: string, kind: number, epoch: bigint): string {
 /** The previous verdict's file is needed and neither this oracle nor any peer has it (yet). */
 export class MissingVerdictFileError extends MeshworkError {}
 
+/** A transaction this oracle sent was mined but reverted (the next tick re-reads the chain and decides again). */
+export class TransactionRevertedError extends MeshworkError {}
+
+/**
+ * Delay before the next tick after `failures` consecutive failed ticks (0: the tick succeeded, `baseMs`): exponential,
+ * `baseMs x 2^failures` capped at `maxMs`, with "equal jitter" (a uniform draw in the upper half), so oracles that
+ * failed together do not retry together, and each delay is at least the previous one until the cap.
+ */
+export function backoffDelay(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  if (failures <= 0) return baseMs;
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
 
 export interface EpochDriverOptions {
   /** Contracts connected to the oracle's signer (transactions are sent from it). */
@@ -71,6 +99,10 @@ export interface EpochDriverOptions {
   fetch?: typeof fetch;
   /** Per-request timeout towards peers. */
   peerTimeoutMs?: number;
+  /** Longest wait for a sent transaction's receipt within one tick (default 120 000). */
+  txTimeoutMs?: number;
+  /** Cap of the backoff after failed ticks (default 60 000). */
+  maxBackoffMs?: number;
 }
 
 type Step = "advance" | "wait";
@@ -98,7 +130,20 @@ export class EpochDriver {
   private readonly acked = new Set<string>();
   private readonly warned = new Set<string>();
   /** Counters for GET /metrics. */
-  private readonly counters = { computed: 0, transactions: new Map<string, number>(), lastSubmitted: -1n };
+  private readonly counters = {
+    computed: 0,
+    transactions: new Map<string, number>(),
+    reverted: new Map<string, number>(),
+    lastSubmitted: -1n,
+    failedTicks: 0,
+    streaks: 0,
+  };
+  /** Consecutive failed ticks, the delay before the next tick (0 when healthy), and when the streak began. */
+  private readonly backoff = { streak: 0, delayMs: 0, since: 0 };
+  /** Per action key, the hash of this oracle's last transaction for it whose receipt was not seen yet. */
+  private readonly inflight = new Map<string, { hash: string; at: number }>();
+  /** Per epoch, the highest proof id when this oracle last computed (or, after a restart, first reused) its verdict. */
+  private readonly computedAt = new Map<bigint, number>();
   /** Fault ids known to be penalised (they stay so). */
   private readonly penalised = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -159,21 +204,72 @@ export class EpochDriver {
         "# HELP meshwork_oracle_transactions_total Transactions this oracle sent, by action.",
         "# TYPE meshwork_oracle_transactions_total counter",
         ...tx.map(([action, n]) => `meshwork_oracle_transactions_total{action="${action}"} ${n}`),
+        "# HELP meshwork_oracle_transactions_reverted_total Transactions this oracle sent that were mined but reverted.",
+        "# TYPE meshwork_oracle_transactions_reverted_total counter",
+        ...[...this.counters.reverted.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([action, n]) => `meshwork_oracle_transactions_reverted_total{action="${action}"} ${n}`),
         "# HELP meshwork_oracle_submitted_epoch Latest epoch with a verdict on-chain seen by this oracle (-1: none).",
         "# TYPE meshwork_oracle_submitted_epoch gauge",
         `meshwork_oracle_submitted_epoch ${this.counters.lastSubmitted}`,
+        "# HELP meshwork_oracle_tick_failures_total Epoch loop ticks that failed (chain RPC, peers, store).",
+        "# TYPE meshwork_oracle_tick_failures_total counter",
+        `meshwork_oracle_tick_failures_total ${this.counters.failedTicks}`,
+        "# HELP meshwork_oracle_tick_failure_streaks_total Runs of consecutive failed ticks.",
+        "# TYPE meshwork_oracle_tick_failure_streaks_total counter",
+        `meshwork_oracle_tick_failure_streaks_total ${this.counters.streaks}`,
+        "# HELP meshwork_oracle_tick_failure_streak Consecutive failed ticks now (0: the last tick succeeded).",
+        "# TYPE meshwork_oracle_tick_failure_streak gauge",
+        `meshwork_oracle_tick_failure_streak ${this.backoff.streak}`,
+        "# HELP meshwork_oracle_tick_backoff_ms Backoff before the next tick after failures (0 when healthy).",
+        "# TYPE meshwork_oracle_tick_backoff_ms gauge",
+        `meshwork_oracle_tick_backoff_ms ${this.backoff.delayMs}`,
       ].join("\n") + "\n"
     );
   }
 
-  /** Runs `tick` every `pollMs` until `stop`. */
+  /** Runs `tick` every `pollMs` until `stop`; after failed ticks, waits `backoffDelay` instead (module comment). */
   start(pollMs: number): void {
+    const maxMs = Math.max(pollMs, this.options.maxBackoffMs ?? 60_000);
+    const { logger } = this.options;
     const loop = (): void => {
       if (this.stopped) return;
       this.running = this.tick()
-        .catch((err: unknown) => this.options.logger.warn({ err }, "epoch tick failed; retrying"))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, pollMs);
+        .then(
+          () => {
+            if (this.backoff.streak > 0) {
+              logger.info(
+                { failures: this.backoff.streak, forMs: Date.now() - this.backoff.since },
+                "epoch loop recovered",
+              );
+            }
+            this.backoff.streak = 0;
+            this.backoff.delayMs = 0;
+            return pollMs;
+          },
+          (err: unknown) => {
+            const b = this.backoff;
+            // Rotation turns wait again from the next success: after a common outage every member would otherwise
+            // find its turn long due and act at once (one transaction each, all but one reverting).
+            this.dueSince.clear();
+            b.streak += 1;
+            this.counters.failedTicks += 1;
+            b.delayMs = backoffDelay(b.streak, pollMs, maxMs);
+            if (b.streak === 1) {
+              b.since = Date.now();
+              this.counters.streaks += 1;
+              logger.warn({ err, retryInMs: b.delayMs }, "epoch tick failed; backing off until a tick succeeds");
+            } else {
+              logger.debug(
+                { err: err instanceof Error ? err.message : String(err), failures: b.streak, retryInMs: b.delayMs },
+                "epoch tick failed again",
+              );
+            }
+            return b.delayMs;
+          },
+        )
+        .then((delay) => {
+          if (!this.stopped) this.timer = setTimeout(loop, delay);
         });
     };
     loop();
@@ -204,7 +300,13 @@ export class EpochDriver {
     const now = this.options.time.now();
     if (now < this.clock!.genesis || (await seeds.hasSeed(epoch))) return;
     if (!(await this.myTurn(`seed:${epoch}`, epoch))) return;
-    await this.send("seed", `record seed of epoch ${epoch}`, () => seeds.recordSeed(), ["SeedAlreadyRecorded"]);
+    await this.send(
+      "seed",
+      `seed:${epoch}`,
+      `record seed of epoch ${epoch}`,
+      () => seeds.recordSeed.populateTransaction(),
+      ["SeedAlreadyRecorded"],
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -237,8 +339,9 @@ export class EpochDriver {
     const verdict = this.options.verdicts.fileByDigest(own.digest)!.verdict;
     await this.send(
       "relay",
+      `relay:${epoch}`,
       `relay verdict of epoch ${epoch} (${signatures.length} signatures)`,
-      () => hub.submitVerdict(verdict, signatures),
+      () => hub.submitVerdict.populateTransaction(verdict, signatures),
       ["VerdictAlreadySubmitted", "EpochAlreadySettled"],
     );
     return Number((await hub.getVerdict(epoch)).status) === VerdictStatus.None ? "wait" : "advance";
@@ -254,9 +357,13 @@ export class EpochDriver {
     if (report.failedPeers.length > 0) {
       logger.debug({ epoch: epoch.toString(), failed: report.failedPeers }, "some peers did not answer the sync");
     }
-    const proofCount = proofs.countByEpoch(epoch);
+    // The proof set changed if it grew, or if a proof was replaced (equivocation, store.ts: same count, new id).
+    const { count: proofCount, lastId } = proofs.epochVersion(epoch);
     const own = verdicts.own(epoch);
-    if (own !== null && own.proofCount === proofCount) return own;
+    if (own !== null && own.proofCount === proofCount && (this.computedAt.get(epoch) ?? lastId) === lastId) {
+      this.computedAt.set(epoch, lastId); // after a restart: the set the stored verdict was computed from
+      return own;
+    }
 
     const state = await readEpochState(contracts, this.options.index, epoch);
     if (state === null) return null;
@@ -291,6 +398,7 @@ export class EpochDriver {
     const { signature } = await signVerdict(this.options.signer, domain, result.verdict);
     verdicts.putSignature({ signer: this.self, digest, verdict: result.verdict, signature });
     verdicts.setOwn(epoch, { digest, proofCount });
+    this.computedAt.set(epoch, lastId);
     this.counters.computed += 1;
     logger.info(
       {
@@ -413,14 +521,22 @@ export class EpochDriver {
         }
         if (now < record.challengeEndsAt || !(await this.myTurn(`finalise:${epoch}`, epoch))) return "wait";
         try {
-          await this.send("finalise", `finalise verdict of epoch ${epoch}`, () => hub.finaliseVerdict(epoch), [
-            "InvalidVerdictStatus",
-          ]);
+          await this.send(
+            "finalise",
+            `finalise:${epoch}`,
+            `finalise verdict of epoch ${epoch}`,
+            () => hub.finaliseVerdict.populateTransaction(epoch),
+            ["InvalidVerdictStatus"],
+          );
         } catch (error) {
           // MustAgree mode: the verdict finalises once the confirmer (Chainlink Functions) confirmed it, or is refused.
           const reason = ["VerdictUnconfirmed", "ConfirmationMismatch"].find((name) => isRevert(error, name));
           if (reason === undefined) throw error;
-          this.warnOnce(`confirm:${epoch}:${reason}`, { epoch: epoch.toString(), reason }, "verdict awaits its confirmation");
+          this.warnOnce(
+            `confirm:${epoch}:${reason}`,
+            { epoch: epoch.toString(), reason },
+            "verdict awaits its confirmation",
+          );
         }
         return "wait";
       }
@@ -428,9 +544,13 @@ export class EpochDriver {
         const dispute = await hub.getDispute(epoch);
         const closesAt = dispute.openedAt + (await config.param(Param.DisputeWindow));
         if (now <= closesAt || !(await this.myTurn(`expire:${epoch}`, epoch))) return "wait";
-        await this.send("expire", `expire dispute of epoch ${epoch}`, () => hub.expireDispute(epoch), [
-          "InvalidVerdictStatus",
-        ]);
+        await this.send(
+          "expire",
+          `expire:${epoch}`,
+          `expire dispute of epoch ${epoch}`,
+          () => hub.expireDispute.populateTransaction(epoch),
+          ["InvalidVerdictStatus"],
+        );
         return "wait";
       }
       default:
@@ -456,14 +576,19 @@ export class EpochDriver {
     if (pending.length === 0) return "advance";
     if (!(await this.myTurn(`faults:${epoch}`, epoch))) return "wait";
     if (await this.options.contracts.slashing.paused()) {
-      this.warnOnce(`paused:${epoch}`, { epoch: epoch.toString() }, "slashing is paused; faults wait for the pause to end");
+      this.warnOnce(
+        `paused:${epoch}`,
+        { epoch: epoch.toString() },
+        "slashing is paused; faults wait for the pause to end",
+      );
       return "wait";
     }
     for (const f of pending) {
       await this.send(
         "fault",
+        `fault:${epoch}:${f.device}:${f.kind}`,
         `apply fault ${f.kind} of ${f.device} in epoch ${epoch}`,
-        () => hub.applyFault(epoch, f.device, f.kind, f.evidence, f.proof),
+        () => hub.applyFault.populateTransaction(epoch, f.device, f.kind, f.evidence, f.proof),
         // Someone else applied it, it is under a fisherman challenge, too old, or the epoch's slash cap is reached:
         // none of these changes by retrying.
         ["FaultAlreadyPenalised", "FaultUnderChallenge", "FaultTooOld", "EpochSlashCapExceeded", "UnknownDevice"],
@@ -518,23 +643,76 @@ export class EpochDriver {
     return Date.now() - since >= turn * this.options.staggerMs;
   }
 
-  /** Sends a transaction and waits for it; a revert named in `done` means someone else already did it. */
+  /**
+   * Sends the transaction of the action `key` and waits for its receipt; a revert named in `done` (in gas estimation)
+   * means someone else already did it. The transaction is signed here and its hash kept until its receipt is seen, so
+   * when a broadcast's answer or a receipt wait is lost, the next attempt of the same action finds the transaction
+   * (mined: done; still pending: waited for) instead of sending a second one.
+   */
   private async send(
     action: "seed" | "relay" | "finalise" | "expire" | "fault",
+    key: string,
     what: string,
-    transaction: () => Promise<ethers.ContractTransactionResponse>,
+    populate: () => Promise<ContractTransaction>,
     done: readonly string[],
   ): Promise<void> {
+    const { signer, logger } = this.options;
+    const provider = signer.provider;
+    if (provider === null) throw new MeshworkError("the oracle's signer has no provider");
+    const timeoutMs = this.options.txTimeoutMs ?? 120_000;
+    const earlier = this.inflight.get(key);
+    if (earlier !== undefined) {
+      let receipt = await provider.getTransactionReceipt(earlier.hash);
+      if (receipt === null && (await provider.getTransaction(earlier.hash)) !== null) {
+        logger.info({ tx: earlier.hash }, `${what}: waiting for the transaction sent earlier`);
+        receipt = await provider.waitForTransaction(earlier.hash, 1, timeoutMs);
+      }
+      this.inflight.delete(key);
+      // Unknown to the node (never arrived, or dropped): send again below.
+      if (receipt !== null) return this.landed(action, what, receipt);
+    }
+    let hash: string | undefined;
     try {
-      const tx = await transaction();
-      const receipt = await tx.wait();
-      this.counters.transactions.set(action, (this.counters.transactions.get(action) ?? 0) + 1);
-      this.options.logger.info({ tx: tx.hash, gas: receipt?.gasUsed.toString() }, what);
+      const request = await signer.populateTransaction(await populate());
+      const signed = await signer.signTransaction(request);
+      hash = Transaction.from(signed).hash!;
+      this.inflight.set(key, { hash, at: Date.now() });
+      this.pruneInflight();
+      await provider.broadcastTransaction(signed);
     } catch (error) {
       const name = done.find((n) => isRevert(error, n));
       if (name === undefined) throw error;
-      this.options.logger.debug({ reason: name }, `${what}: already done`);
+      if (hash !== undefined) {
+        // A node that mines on receipt (Hardhat's automine) reports the revert of a mined transaction here.
+        this.inflight.delete(key);
+        const mined = await provider.getTransactionReceipt(hash).catch(() => null);
+        if (mined !== null && mined.status !== 1) {
+          this.counters.reverted.set(action, (this.counters.reverted.get(action) ?? 0) + 1);
+        }
+      }
+      logger.debug({ reason: name }, `${what}: already done`);
+      return;
     }
+    const receipt = await provider.waitForTransaction(hash, 1, timeoutMs);
+    this.inflight.delete(key);
+    if (receipt === null) throw new MeshworkError(`${what}: no receipt for ${hash}`);
+    return this.landed(action, what, receipt);
+  }
+
+  /** Counts a mined transaction of ours; throws if it reverted (the next tick re-reads the chain). */
+  private landed(action: string, what: string, receipt: ethers.TransactionReceipt): void {
+    if (receipt.status !== 1) {
+      this.counters.reverted.set(action, (this.counters.reverted.get(action) ?? 0) + 1);
+      throw new TransactionRevertedError(`${what}: transaction ${receipt.hash} reverted`);
+    }
+    this.counters.transactions.set(action, (this.counters.transactions.get(action) ?? 0) + 1);
+    this.options.logger.info({ tx: receipt.hash, gas: receipt.gasUsed.toString() }, what);
+  }
+
+  /** Forgets pending-transaction records older than a day (actions settled since by someone else's transaction). */
+  private pruneInflight(): void {
+    const horizon = Date.now() - 86_400_000;
+    for (const [key, entry] of this.inflight) if (entry.at < horizon) this.inflight.delete(key);
   }
 
   private peerFetch(url: string, init: RequestInit = {}): Promise<Response> {

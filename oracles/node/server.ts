@@ -8,18 +8,20 @@
  * On SIGTERM / SIGINT it stops in reverse order: epoch loop and sync first, then HTTP (in-flight requests finish),
  * then the signature verifier workers and the stores.
  */
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet } from "ethers";
 import { deploymentPath } from "../../sdk/deployment";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 
 import {
   checkDeployment,
   ChainDeviceDirectory,
+  ChainProvider,
   ChainTime,
   connectProtocol,
   DeviceIndex,
   readDeploymentFile,
 } from "../chain";
+import { ChainSeedSource } from "../chain/directory";
 import { proofDomain } from "../proof/digest";
 import { VerifierPool } from "../proof/verifier-pool";
 import { importProof } from "./admit";
@@ -28,6 +30,7 @@ import type { NodeConfig } from "./config";
 import { FixedEpochClock } from "./directory";
 import { EpochDriver } from "./epoch-driver";
 import { ProofStore } from "./store";
+import { PEER_ROUTES, rateLimitMetrics, registerRateLimit, SIGNATURE_ROUTES, type TokenBuckets } from "./rate-limit";
 import { PeerSync } from "./sync";
 import { registerVerdictRoutes } from "./verdict-routes";
 import { VerdictStore } from "./verdict-store";
@@ -43,10 +46,12 @@ export interface RunningOracle {
 
 export async function startOracleNode(
   config: NodeConfig,
-  { handleSignals = true }: { handleSignals?: boolean } = {},
+  { handleSignals = true, logger: given }: { handleSignals?: boolean; logger?: Logger } = {},
 ): Promise<RunningOracle> {
-  const logger = pino({ name: "meshwork-oracle", level: config.logLevel });
-  const provider = new JsonRpcProvider(config.rpcUrl, undefined, {
+  const logger = given ?? pino({ name: "meshwork-oracle", level: config.logLevel });
+  // Bounded RPC requests (ethers' default is 5 min) and a few retries of failed reads (oracles/chain/provider.ts).
+  const provider = new ChainProvider(config.rpcUrl, {
+    timeoutMs: config.rpcTimeoutMs,
     polling: true,
     pollingInterval: 250,
     // No response cache: a cached eth_getTransactionCount hands two transactions the same nonce.
@@ -87,9 +92,12 @@ export async function startOracleNode(
     peers: config.peers,
     staggerMs: config.staggerMs,
     peerTimeoutMs: config.peerTimeoutMs,
+    txTimeoutMs: config.txTimeoutMs,
+    maxBackoffMs: config.maxBackoffMs,
     logger,
   });
   await driver.init();
+  const limits: Record<string, TokenBuckets> = {};
 
   const app = buildIngestApp({
     store: proofs,
@@ -100,15 +108,24 @@ export async function startOracleNode(
     bodyLimit: config.bodyLimit,
     maxBatchItems: config.maxBatchItems,
     maxClockSkew: BigInt(config.maxClockSkew),
-    extraMetrics: () => driver.metrics(),
+    extraMetrics: () => driver.metrics() + rateLimitMetrics(limits),
     logger,
     verifier,
+    // Epoch seeds for ingest's content pre-checks (compute products, challenged storage indexes).
+    seedOf: new ChainSeedSource(contracts.seeds).source,
   });
   await registerVerdictRoutes(app, {
     store: verdicts,
     domain: driver.verdictDomain(),
     committee: (epoch) => driver.committee(epoch),
     submitted: (epoch) => driver.submitted(epoch),
+    currentEpoch: () => new FixedEpochClock(genesis, epochLength).currentEpoch(time.now()),
+  });
+  // Peer routes only, per client IP (rate-limit.ts); device ingest is not limited.
+  limits.reads = registerRateLimit(app, PEER_ROUTES, { ratePerSec: config.peerRateLimit, burst: config.peerRateBurst });
+  limits.signatures = registerRateLimit(app, SIGNATURE_ROUTES, {
+    ratePerSec: config.signatureRateLimit,
+    burst: config.signatureRateBurst,
   });
 
   let closing: Promise<void> | undefined;
@@ -129,7 +146,8 @@ export async function startOracleNode(
     })());
 
   try {
-    const address = await app.listen({ host: config.host, port: config.port });
+    // A deep accept queue: devices reconnect in a burst after a restart (511, the default, dropped SYNs at 1,000).
+    const address = await app.listen({ host: config.host, port: config.port, backlog: 4096 });
     const clock = new FixedEpochClock(genesis, epochLength);
     sync.start(() => {
       const current = clock.currentEpoch(time.now());

@@ -2,7 +2,8 @@
  * The submit stage's HTTP face, registered on the node's fastify app:
  * - POST /v1/verdicts/:epoch/signatures  a committee member shares its signature { signer, verdict, signature }
  *                                        -> 202 { stored } once checked (member of the epoch's committee, signature
- *                                        recovers to it) and durably stored; 400 / 403 with a JSON reason otherwise
+ *                                        recovers to it) and durably stored; 400 / 403 with a JSON reason otherwise;
+ *                                        409 `epoch_in_future` for an epoch after the current one
  * - GET  /v1/verdicts/:epoch             what this oracle knows: its own digest, the submitted one, every member's
  *                                        latest signature by digest, and the dissents
  * - GET  /v1/verdicts/:epoch/file        the verdict file (the submitted one if known, else this oracle's own):
@@ -12,6 +13,11 @@
  *                                        Chainlink Functions source (oracles/functions/verdict-source.js) to recompute
  *                                        the roots; the lists are null above LEAVES_MAX_BYTES; 404 without own verdict
  * - GET  /v1/verdict-files/:digest       a verdict file by digest (peers catching up fetch the previous one here)
+ *
+ * Flooding: the store keeps one signature per (epoch, signer), the latest, so a member posting thousands of different
+ * signed verdicts for one epoch replaces one row; and signatures for epochs after the current one (`currentEpoch`) are
+ * refused, so a member cannot fill the store with far-future epochs either. Storage is thus bounded by members x
+ * epochs elapsed. The request rate of the peer routes is limited per client IP by rate-limit.ts (server.ts).
  */
 import { ethers, type TypedDataDomain } from "ethers";
 import type { FastifyInstance } from "fastify";
@@ -37,6 +43,8 @@ export class InvalidVerdictSignatureError extends MeshworkError {}
 export class NotCommitteeMemberError extends MeshworkError {}
 /** No such verdict or file here. */
 export class VerdictNotFoundError extends MeshworkError {}
+/** A signature for an epoch that has not started yet (nothing to agree on; refused so storage stays bounded). */
+export class FutureEpochError extends MeshworkError {}
 
 export interface CommitteeInfo {
   /** Sorted ascending. */
@@ -51,6 +59,11 @@ export interface VerdictRoutesDeps {
   committee(epoch: bigint): Promise<CommitteeInfo>;
   /** Digest of the verdict submitted on-chain for the epoch, or null. */
   submitted(epoch: bigint): Promise<string | null>;
+  /**
+   * The epoch in progress on chain time; signatures of later epochs are refused (409). Without it, any epoch is
+   * accepted (tests).
+   */
+  currentEpoch?(): bigint;
   /** Called after a new signature was stored (the submit stage may now have a quorum). */
   onSignature?(epoch: bigint): void;
 }
@@ -113,6 +126,7 @@ const TABLE: ReadonlyArray<readonly [new (...args: never[]) => Error, number, st
   [InvalidVerdictError, 400, "invalid_verdict"],
   [NotCommitteeMemberError, 403, "not_committee_member"],
   [VerdictNotFoundError, 404, "not_found"],
+  [FutureEpochError, 409, "epoch_in_future"],
 ];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -150,6 +164,11 @@ export async function registerVerdictRoutes(app: FastifyInstance, deps: VerdictR
       const body = parse(signatureBody, request.body);
       const verdict = verdictFromJson(body.verdict);
       if (verdict.epoch !== epoch) throw new InvalidVerdictError(`verdict is for epoch ${verdict.epoch}, not ${epoch}`);
+      // The current epoch is still accepted: a peer whose chain time is a block ahead may already see it closed.
+      const current = deps.currentEpoch?.();
+      if (current !== undefined && epoch > current) {
+        throw new FutureEpochError(`epoch ${epoch} has not started (current epoch ${current})`);
+      }
       const signer = ethers.getAddress(body.signer);
       const { members } = await deps.committee(epoch);
       if (!members.includes(signer)) {

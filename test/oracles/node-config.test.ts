@@ -71,6 +71,13 @@ describe("oracles/node config: loadNodeConfig", function () {
         syncIntervalMs: 1_000,
         staggerMs: 5_000,
         peerTimeoutMs: 10_000,
+        rpcTimeoutMs: 10_000,
+        txTimeoutMs: 120_000,
+        maxBackoffMs: 60_000,
+        peerRateLimit: 100,
+        peerRateBurst: 500,
+        signatureRateLimit: 5,
+        signatureRateBurst: 50,
         bodyLimit: 512 * 1024,
         maxBatchItems: 100,
         maxClockSkew: 60,
@@ -285,6 +292,14 @@ describe("oracles/node config: loadNodeConfig", function () {
             MESHWORK_PEER_TIMEOUT_MS: "99",
           }),
         "peerTimeoutMs",
+      );
+      expectConfigError(
+        () => loadNodeConfig(undefined, { ...MINIMAL, MESHWORK_RPC_TIMEOUT_MS: "0" }),
+        "rpcTimeoutMs",
+      );
+      expectConfigError(
+        () => loadNodeConfig(undefined, { ...MINIMAL, MESHWORK_PEER_RATE_LIMIT: "-1" }),
+        "peerRateLimit",
       );
       expectConfigError(
         () =>
