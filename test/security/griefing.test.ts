@@ -5,11 +5,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import { buildFaultsTree } from "../../sdk/trees";
 import { VerdictStatus } from "../../sdk/enums";
 import { DAY, FaultKind, MESH, protocolFixture, type ProtocolFixture } from "../helpers/fixtures";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
-import { gasOf } from "./helpers";
+import { faultOf, gasOf } from "./helpers";
 
 const UNBONDING_PERIOD = 7n * DAY; // ProtocolConfig defaults
 const MIN_UNBOND = 1n * MESH;
@@ -199,12 +198,8 @@ describe("Security: dispute spam", function () {
     const f = await loadFixture(protocolFixture);
     // Epoch 0's honest verdict proves a fault of alice-1.
     await time.increaseTo(await f.config.epochEnd(0n));
-    const evidence = ethers.id("forged proof");
-    const faults = buildFaultsTree([
-      { device: f.aliceDevice, kind: FaultKind.InvalidProof, evidence },
-      { device: ethers.Wallet.createRandom().address, kind: FaultKind.MissedDuty, evidence: ethers.ZeroHash },
-    ]);
-    const honest = makeVerdict(0n, { faultsRoot: faults.root });
+    const fault = faultOf(f.aliceDevice);
+    const honest = makeVerdict(0n, { faultsRoot: fault.root });
     await f.hub.submitVerdict(honest, await signedBy(f.hub, honest, f.oracles.slice(0, 3)));
     // A spammer disputes it (a committee member would not even bond); the arbitrator takes a day and a half, well
     // inside the 3-day DisputeWindow, and meanwhile epoch 1's verdict finalises.
@@ -218,7 +213,7 @@ describe("Security: dispute spam", function () {
 
     // ...and the honest verdict still finalises (before the fix: EpochAlreadySettled(0, 1)), so its fault is applied.
     await expect(f.hub.finaliseVerdict(0n)).to.emit(f.hub, "VerdictFinalised");
-    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, evidence, faults.getProof(0))).to.emit(
+    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, fault.evidence, fault.proof)).to.emit(
       f.hub,
       "FaultApplied",
     );
@@ -237,12 +232,8 @@ describe("Security: dispute spam", function () {
     await f.hub.finaliseVerdict(1n);
     await f.hub.connect(f.arbitrator).resolveDispute(0n, true);
 
-    const evidence = ethers.id("forged proof");
-    const faults = buildFaultsTree([
-      { device: f.aliceDevice, kind: FaultKind.InvalidProof, evidence },
-      { device: ethers.Wallet.createRandom().address, kind: FaultKind.MissedDuty, evidence: ethers.ZeroHash },
-    ]);
-    const corrected = makeVerdict(0n, { faultsRoot: faults.root });
+    const fault = faultOf(f.aliceDevice);
+    const corrected = makeVerdict(0n, { faultsRoot: fault.root });
     await expect(f.hub.submitVerdict(corrected, await signedBy(f.hub, corrected, f.oracles.slice(0, 3)))).to.emit(
       f.hub,
       "VerdictSubmitted",
@@ -250,7 +241,7 @@ describe("Security: dispute spam", function () {
     await time.increase(CHALLENGE_WINDOW);
     await expect(f.hub.finaliseVerdict(0n)).to.emit(f.hub, "VerdictFinalised");
     expect((await f.hub.latestFinalised())[0]).to.equal(1n);
-    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, evidence, faults.getProof(0))).to.emit(
+    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, fault.evidence, fault.proof)).to.emit(
       f.hub,
       "FaultApplied",
     );

@@ -28,7 +28,8 @@ import {
   type Slashing,
   type Staking,
 } from "../../typechain-types";
-import { DAY, MESH, registerDevice } from "../helpers/fixtures";
+import { buildFaultsTree } from "../../sdk/trees";
+import { DAY, FaultKind, MESH, registerDevice } from "../helpers/fixtures";
 import { oracleWallets } from "../helpers/verdicts";
 
 /** Order of the secp256k1 group. */
@@ -192,4 +193,13 @@ export async function ecrecoverPrecompile(digest: string, signature: string): Pr
 export async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
   const receipt = await (await tx).wait();
   return receipt!.gasUsed;
+}
+
+/** A faults tree proving an InvalidProof fault of `device` (leaf 0, with `evidence`) and a stranger's MissedDuty. */
+export function faultOf(device: string, evidence = ethers.id("forged proof")) {
+  const tree = buildFaultsTree([
+    { device, kind: FaultKind.InvalidProof, evidence },
+    { device: ethers.Wallet.createRandom().address, kind: FaultKind.MissedDuty, evidence: ethers.ZeroHash },
+  ]);
+  return { evidence, root: tree.root, proof: tree.getProof(0) };
 }

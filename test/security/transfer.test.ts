@@ -8,9 +8,9 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import { buildFaultsTree } from "../../sdk/trees";
 import { DAY, FaultKind, MESH, Param, protocolFixture } from "../helpers/fixtures";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
+import { faultOf } from "./helpers";
 
 const CHALLENGE_WINDOW = DAY;
 
@@ -18,15 +18,11 @@ async function faultPendingFixture() {
   const f = await loadFixture(protocolFixture);
   // Epoch 0's verdict (pending) proves a fault of alice's device; bob, the accomplice, stakes just enough.
   await time.increaseTo(await f.config.epochEnd(0n));
-  const evidence = ethers.id("forged proof");
-  const faults = buildFaultsTree([
-    { device: f.aliceDevice, kind: FaultKind.InvalidProof, evidence },
-    { device: ethers.Wallet.createRandom().address, kind: FaultKind.MissedDuty, evidence: ethers.ZeroHash },
-  ]);
-  const verdict = makeVerdict(0n, { faultsRoot: faults.root });
+  const fault = faultOf(f.aliceDevice);
+  const verdict = makeVerdict(0n, { faultsRoot: fault.root });
   await f.hub.submitVerdict(verdict, await signedBy(f.hub, verdict, f.oracles.slice(0, 3)));
   await f.staking.connect(f.bob).stake(1_000n * MESH);
-  return { ...f, evidence, faults };
+  return { ...f, fault };
 }
 
 describe("Security: transferring a device to dodge its slash", function () {
@@ -45,7 +41,7 @@ describe("Security: transferring a device to dodge its slash", function () {
     await f.hub.finaliseVerdict(0n);
     const aliceBefore = await f.staking.slashableStake(f.alice.address);
     const bobBefore = await f.staking.slashableStake(f.bob.address);
-    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, f.evidence, f.faults.getProof(0)))
+    await expect(f.hub.applyFault(0n, f.aliceDevice, FaultKind.InvalidProof, f.fault.evidence, f.fault.proof))
       .to.emit(f.slashing, "FaultPenalised")
       .withArgs(
         await f.slashing.faultId(f.aliceDevice, FaultKind.InvalidProof, 0n),
@@ -54,7 +50,7 @@ describe("Security: transferring a device to dodge its slash", function () {
         FaultKind.InvalidProof,
         0n,
         (slashed: bigint) => slashed > 0n,
-        f.evidence,
+        f.fault.evidence,
       );
     expect(await f.staking.slashableStake(f.alice.address)).to.be.lessThan(aliceBefore);
     expect(await f.staking.slashableStake(f.bob.address)).to.equal(bobBefore);
