@@ -128,7 +128,7 @@ export async function admitProofs(inputs: readonly unknown[], deps: AdmitDeps): 
     }
   });
   const seeds = seedsFor(records, deps.seedOf);
-  const stored = await checkAndStore(records, deps, now);
+  const stored = await checkAndStore(records, deps, now, false);
   const seedOf = new Map<bigint, string | null>();
   for (const [epoch, seed] of seeds) seedOf.set(epoch, await seed);
   return stored.map((s, i): Settled<Admitted> => {
@@ -180,7 +180,7 @@ export async function importProofs(inputs: readonly unknown[], deps: ImportDeps)
       return { ok: false, error };
     }
   });
-  const stored = await checkAndStore(records, deps, deps.now());
+  const stored = await checkAndStore(records, deps, deps.now(), true);
   return stored.map((s, i): Settled<Imported> => {
     const digest = known[i];
     if (digest !== null) return { ok: true, value: { digest, inserted: false } };
@@ -237,6 +237,7 @@ async function checkAndStore(
   records: readonly Settled<ProofRecord>[],
   deps: ImportDeps,
   now: bigint,
+  fromPeer: boolean,
 ): Promise<Settled<Stored>[]> {
   const valid = records.flatMap((r) => (r.ok ? [r.value] : []));
   const verified = deps.verifier
@@ -268,12 +269,15 @@ async function checkAndStore(
     }),
   );
 
-  // Queue every insert now, in item order, so they join one group and duplicates resolve first-wins.
+  // Queue every insert now, in item order, so they join one group and duplicates resolve in item order (the first
+  // wins; of a peer's, the smaller digest: store.ts).
   const receivedAt = Number(now) * 1000;
   const inserts = await Promise.allSettled(
     valid.map((record, i) => {
       const c = checked[i];
-      return c.ok ? deps.store.insertGrouped(record, c.value.digest, receivedAt) : Promise.reject(c.error);
+      return c.ok
+        ? deps.store.insertGrouped(record, c.value.digest, receivedAt, { keepSmaller: fromPeer })
+        : Promise.reject(c.error);
     }),
   );
   const out: Settled<Stored>[] = [];

@@ -22,9 +22,10 @@
  *
  * Equivocation: a device may sign two different proofs under one nonce and send one to each oracle. If each oracle
  * kept the first it got (and skipped the other as a duplicate in sync), their proof sets, hence their verdicts, would
- * differ for good, and a few such devices could split the committee below its quorum. So of two proofs with the same
- * (device, nonce) every store keeps the one with the SMALLER digest, whatever order they arrive in: the larger is a
- * 'duplicate', the smaller replaces it ('replaced', under a new id so that peers' sync cursors serve it again).
+ * differ for good, and a few such devices could split the committee below its quorum. So an insert from a peer
+ * (`keepSmaller`) settles two proofs with the same (device, nonce) by keeping the one with the SMALLER digest, in
+ * whatever order they arrive: the larger is a 'duplicate', the smaller replaces it ('replaced', under a new id so that
+ * peers' sync cursors serve it again). A device itself gets no second proof in under a used nonce (a replay).
  *
  * uint64 fields (epoch, nonce) are stored as canonical decimal TEXT (SQLite integers are signed 64-bit); the body
  * is the record's JSON wire form (`toProofJson`), re-validated by `parseProofRecord` when read.
@@ -38,6 +39,11 @@ import type { ProofRecord } from "../proof/kinds";
 import { StoreUnavailableError } from "./errors";
 
 export type InsertResult = "inserted" | "replaced" | "duplicate";
+
+export interface InsertOptions {
+  /** Of two proofs under one (device, nonce), keep the smaller digest (proofs from peers; see the top). */
+  keepSmaller?: boolean;
+}
 
 /** One page of an epoch's proofs (`ProofStore.page`). */
 export interface ProofPage {
@@ -80,6 +86,7 @@ interface PendingInsert {
   record: ProofRecord;
   digest: string;
   receivedAt: number;
+  keepSmaller: boolean;
   resolve: (result: InsertResult) => void;
   reject: (error: StoreUnavailableError) => void;
 }
@@ -166,16 +173,17 @@ export class ProofStore {
     this.versionStmt = this.db.prepare("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM proofs WHERE epoch = ?");
     // BEGIN ... COMMIT around the group; better-sqlite3 rolls back if a statement throws.
     this.insertGroup = this.db.transaction((group: PendingInsert[]) =>
-      group.map((p) => this.insertRow(p.record, p.digest, p.receivedAt)),
+      group.map((p) => this.insertRow(p.record, p.digest, p.receivedAt, p.keepSmaller)),
     );
   }
 
-  private insertRow(record: ProofRecord, digest: string, receivedAt: number): InsertResult {
+  private insertRow(record: ProofRecord, digest: string, receivedAt: number, keepSmaller: boolean): InsertResult {
     const nonce = record.nonce.toString();
     const lower = digest.toLowerCase();
     const body = JSON.stringify(toProofJson(record));
     const row = [record.device, nonce, record.epoch.toString(), record.kind, lower, body, receivedAt] as const;
     if (this.insertStmt.run(...row).changes === 1) return "inserted";
+    if (!keepSmaller) return "duplicate";
     // Equivocation (see the top of this file): the smaller digest wins, in every store.
     const stored = this.digestStmt.get(record.device, nonce)?.digest;
     if (stored === undefined || stored <= lower) return "duplicate";
@@ -185,13 +193,18 @@ export class ProofStore {
 
   /**
    * Stores `record` under `digest` (its EIP-712 digest). Returns 'duplicate', storing nothing, when the same proof or
-   * another one with the same (device, nonce) and a smaller digest is already there (a replay); 'replaced' when it
-   * displaced one with a larger digest. Committed and synced when it returns.
+   * another one with the same (device, nonce) is already there (a replay); with `keepSmaller` (a proof from a peer),
+   * a stored one with a larger digest is 'replaced' instead. Committed and synced when it returns.
    */
-  insert(record: ProofRecord, digest: string, receivedAt: number = Date.now()): InsertResult {
+  insert(
+    record: ProofRecord,
+    digest: string,
+    receivedAt: number = Date.now(),
+    options: InsertOptions = {},
+  ): InsertResult {
     const problem = this.fileProblem();
     if (problem !== null) throw new StoreUnavailableError(`insert failed: ${problem}; not stored`);
-    return this.insertRow(record, digest, receivedAt);
+    return this.insertRow(record, digest, receivedAt, options.keepSmaller ?? false);
   }
 
   /**
@@ -199,10 +212,15 @@ export class ProofStore {
    * in this event-loop turn in one transaction, and resolved once that transaction is committed and synced. Rejects
    * with `StoreUnavailableError` (nothing of the group stored) if the commit fails or the store is closed.
    */
-  insertGrouped(record: ProofRecord, digest: string, receivedAt: number = Date.now()): Promise<InsertResult> {
+  insertGrouped(
+    record: ProofRecord,
+    digest: string,
+    receivedAt: number = Date.now(),
+    options: InsertOptions = {},
+  ): Promise<InsertResult> {
     if (!this.db.open) return Promise.reject(new StoreUnavailableError("proof store is closed"));
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, digest, receivedAt, resolve, reject });
+      this.pending.push({ record, digest, receivedAt, keepSmaller: options.keepSmaller ?? false, resolve, reject });
       if (!this.commitScheduled) {
         this.commitScheduled = true;
         // setImmediate runs after this turn's I/O callbacks: every request parsed in this turn joins the group.

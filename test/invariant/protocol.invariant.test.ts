@@ -62,7 +62,7 @@
  * A second test replays a fixed scenario through the same runner, so that disputes (upheld, expired), jailing and
  * unjailing, transfers, exits, withdrawals, double claims and governance bounds are checked whatever the seed.
  *
- * Environment: PROTOCOL_INVARIANT_RUNS (default 25), PROTOCOL_INVARIANT_ACTIONS (max actions per run, default 30),
+ * Environment: PROTOCOL_INVARIANT_RUNS (default 12), PROTOCOL_INVARIANT_ACTIONS (max actions per run, default 30),
  * PROTOCOL_INVARIANT_SEED (replay a reported seed), INVARIANT_SHRINK_MS (shrinking budget, default 20 s),
  * INVARIANT_STATS=1 (print outcome counts per action).
  */
@@ -96,7 +96,7 @@ import { oracleWallets } from "../helpers/verdicts";
 /* Parameters                                                                                                          */
 /* ------------------------------------------------------------------------------------------------------------------ */
 
-const NUM_RUNS = Number(process.env.PROTOCOL_INVARIANT_RUNS ?? 25);
+const NUM_RUNS = Number(process.env.PROTOCOL_INVARIANT_RUNS ?? 12);
 const MAX_ACTIONS = Number(process.env.PROTOCOL_INVARIANT_ACTIONS ?? 30);
 const SHRINK_BUDGET_MS = Number(process.env.INVARIANT_SHRINK_MS ?? 20_000);
 const ZERO_HASH = "0x" + "00".repeat(32);

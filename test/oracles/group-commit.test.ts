@@ -114,9 +114,12 @@ describe("oracles/node group commit", function () {
     expect(outcomes.map((o) => o.ok)).to.deep.equal([true, true, false, false]);
     for (const o of outcomes.slice(2)) if (!o.ok) expect(o.error).to.be.instanceOf(ReplayError);
     expect(store.groupCommits).to.equal(1);
-    // Import: a duplicate is simply not inserted.
-    const imported = await importProofs([wire(proof(12n)), wire(proof(12n, 5))], deps);
-    expect(imported.map((o) => o.ok && o.value.inserted)).to.deep.equal([true, false]);
+    // Import: a copy is simply not inserted; another proof under the same nonce (equivocation) only if its digest
+    // is smaller, replacing the stored one (store.ts).
+    const [first, twin] = [proof(12n), proof(12n, 5)];
+    const smaller = proofDigest(DOMAIN, twin).toLowerCase() < proofDigest(DOMAIN, first).toLowerCase();
+    const imported = await importProofs([wire(first), wire(first), wire(twin)], deps);
+    expect(imported.map((o) => o.ok && o.value.inserted)).to.deep.equal([true, false, smaller]);
     expect(store.count()).to.equal(3);
   });
 

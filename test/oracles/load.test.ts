@@ -40,8 +40,8 @@ import {
 } from "../helpers/ingest-process";
 
 const DEVICES = 1_000;
-const PROOFS_PER_DEVICE = 8; // pre-signed; a device stops early when the time is up
-const DURATION_MS = 6_000;
+const PROOFS_PER_DEVICE = 4; // pre-signed; a device stops early when the time is up
+const DURATION_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 20_000;
 const CONNECT_WAVE = 250; // connections opened together, below the default listen backlog (511)
 

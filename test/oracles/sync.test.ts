@@ -312,11 +312,11 @@ describe("oracles/node sync", function () {
       );
       const smallDigest = proofDigest(DOMAIN, small).toLowerCase();
 
-      // Oracle A gets the larger first, then the smaller (accepted: it replaces); a third copy of the larger is a
-      // replay. Oracle B gets only the larger, C only the smaller; then they all pull from each other.
+      // Oracle A gets the larger, then the smaller straight from the device: a replayed nonce (409). B gets only the
+      // larger, C only the smaller; then they all pull from each other.
       const [a, b, c] = [await oracle(), await oracle(), await oracle()];
-      await post(a, [large, small]);
-      const again = await a.app.inject({ method: "POST", url: "/v1/proofs", payload: wire(large) });
+      await post(a, [large]);
+      const again = await a.app.inject({ method: "POST", url: "/v1/proofs", payload: wire(small) });
       expect(again.statusCode).to.equal(409);
       await post(b, [large]);
       await post(c, [small]);
