@@ -368,6 +368,7 @@ describe("adversarial: chain RPC faults (timeouts, 5xx, JSON-RPC errors, lost se
     const calls: string[] = [];
     let reverted = 0;
     let total = 0;
+    const sent: { data: string; from: string; ok: boolean }[] = [];
     for (let n = firstBlock; n <= latest; n++) {
       const block = await net.provider.getBlock(n);
       for (const hash of block?.transactions ?? []) {
@@ -390,12 +391,21 @@ describe("adversarial: chain RPC faults (timeouts, 5xx, JSON-RPC errors, lost se
         );
         total += 1;
         if (receipt.status !== 1) reverted += 1;
+        sent.push({ data: tx.data, from: receipt.from, ok: receipt.status === 1 });
         byOracle.set(receipt.from, (byOracle.get(receipt.from) ?? 0) + 1);
       }
     }
-    // Seeds of epochs 0 and 1, one relay, one finalisation, two faults: nothing more.
-    expect(total, `transactions sent by the oracles: ${calls.join(", ")}`).to.equal(6);
-    expect(reverted, "reverted transactions").to.equal(0);
+    // Seeds of epochs 0 and 1, one relay, one finalisation, two faults: nothing more succeeded. The rotation is a
+    // stagger, not a lock: rarely two members act in the same instant, both pass gas estimation and the later one's
+    // transaction reverts on-chain ("already done"). That costs gas and changes nothing (the effects above are exactly
+    // once); no oracle ever sends the same action twice itself (its transactions are tracked by hash).
+    expect(total - reverted, `successful transactions: ${calls.join(", ")}`).to.equal(6);
+    expect(reverted, `reverted transactions: ${calls.join(", ")}`).to.be.at.most(1);
+    for (const r of sent.filter((t) => !t.ok)) {
+      const done = sent.find((t) => t.ok && t.data === r.data);
+      expect(done?.from, "a reverted transaction duplicates another member's successful one").to.not.equal(undefined);
+      expect(done!.from, "never the same oracle twice").to.not.equal(r.from);
+    }
     expect(proxy.stats.droppedSendRaw, "sendRawTransaction answers dropped").to.be.greaterThan(0);
 
     // Backoff: within each oracle's streaks the announced delays never shrink and grow overall; one warning per streak.
