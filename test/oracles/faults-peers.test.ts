@@ -91,6 +91,17 @@ function ingest(store: ProofStore): FastifyInstance {
   });
 }
 
+
+/** The verdict routes on `app` for a 3-of-5 committee of `members`, in epoch EPOCH, nothing submitted yet. */
+function signatureRoutes(app: FastifyInstance, verdicts: VerdictStore, members: readonly ethers.Wallet[]): Promise<void> {
+  return registerVerdictRoutes(app, {
+    store: verdicts,
+    domain: HUB_DOMAIN,
+    committee: async () => ({ members: members.map((m) => m.address), threshold: 3 }),
+    submitted: async () => null,
+    currentEpoch: () => EPOCH,
+  });
+}
 describe("adversarial: peers that send garbage or flood", function () {
   this.timeout(30_000);
 
@@ -240,13 +251,7 @@ describe("adversarial: peers that send garbage or flood", function () {
       closers.push({ close: () => (store.close(), verdicts.close()) });
       const app = ingest(store);
       const members = oracleWallets(5);
-      await registerVerdictRoutes(app, {
-        store: verdicts,
-        domain: HUB_DOMAIN,
-        committee: async () => ({ members: members.map((m) => m.address), threshold: 3 }),
-        submitted: async () => null,
-        currentEpoch: () => EPOCH,
-      });
+      await signatureRoutes(app, verdicts, members);
       const reads = registerRateLimit(app, PEER_ROUTES, { ratePerSec: 1, burst: 3 });
       const signatures = registerRateLimit(app, SIGNATURE_ROUTES, { ratePerSec: 1, burst: 3 });
       closers.push(app);
@@ -351,13 +356,7 @@ describe("adversarial: peers that send garbage or flood", function () {
       const members = oracleWallets(5);
       const app = Fastify({ logger: false });
       closers.push(app);
-      await registerVerdictRoutes(app, {
-        store: verdicts,
-        domain: HUB_DOMAIN,
-        committee: async () => ({ members: members.map((m) => m.address), threshold: 3 }),
-        submitted: async () => null,
-        currentEpoch: () => EPOCH,
-      });
+      await signatureRoutes(app, verdicts, members);
       const [flooder, honest] = members;
       const post = async (signer: ethers.Wallet, epoch: bigint, n: number) => {
         const verdict = makeVerdict(epoch, { totalWorkUnits: BigInt(n) });
@@ -413,13 +412,7 @@ describe("adversarial: peers that send garbage or flood", function () {
       const members = oracleWallets(5);
       const app = Fastify({ logger: false });
       closers.push(app);
-      await registerVerdictRoutes(app, {
-        store: verdicts,
-        domain: HUB_DOMAIN,
-        committee: async () => ({ members: members.map((m) => m.address), threshold: 3 }),
-        submitted: async () => null,
-        currentEpoch: () => EPOCH,
-      });
+      await signatureRoutes(app, verdicts, members);
       const limiter = registerRateLimit(app, SIGNATURE_ROUTES, {
         ratePerSec: defaults.signatureRateLimit,
         burst: defaults.signatureRateBurst,

@@ -7,7 +7,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { VerdictStatus } from "../../sdk/enums";
 import { DAY, FaultKind, MESH, protocolFixture, type ProtocolFixture } from "../helpers/fixtures";
-import { makeVerdict, signedBy } from "../helpers/verdicts";
+import { makeVerdict, signedBy, type EpochVerdict } from "../helpers/verdicts";
 import { faultOf, gasOf } from "./helpers";
 
 const UNBONDING_PERIOD = 7n * DAY; // ProtocolConfig defaults
@@ -139,6 +139,21 @@ async function verdictFixture(): Promise<ProtocolFixture> {
   return f;
 }
 
+/**
+ * Relays `verdict` (epoch 0), has the fisher dispute it, lets epoch 1's verdict finalise meanwhile, then has the
+ * arbitrator rule (`upheld`) inside the DisputeWindow.
+ */
+async function disputeOutlastingNextEpoch(f: ProtocolFixture, verdict: EpochVerdict, upheld: boolean): Promise<void> {
+  await f.hub.submitVerdict(verdict, await signedBy(f.hub, verdict, f.oracles.slice(0, 3)));
+  await f.hub.connect(f.fisher).disputeVerdict(0n, ethers.id("dispute"));
+  await time.increaseTo(await f.config.epochEnd(1n));
+  const next = makeVerdict(1n);
+  await f.hub.submitVerdict(next, await signedBy(f.hub, next, f.oracles.slice(0, 3)));
+  await time.increase(CHALLENGE_WINDOW);
+  await f.hub.finaliseVerdict(1n);
+  await f.hub.connect(f.arbitrator).resolveDispute(0n, upheld);
+}
+
 describe("Security: dispute spam", function () {
   it("a spam dispute costs VerdictDisputeBond; a second dispute of the epoch reverts InvalidVerdictStatus(Disputed)", async function () {
     const f = await loadFixture(verdictFixture);
@@ -200,16 +215,9 @@ describe("Security: dispute spam", function () {
     await time.increaseTo(await f.config.epochEnd(0n));
     const fault = faultOf(f.aliceDevice);
     const honest = makeVerdict(0n, { faultsRoot: fault.root });
-    await f.hub.submitVerdict(honest, await signedBy(f.hub, honest, f.oracles.slice(0, 3)));
     // A spammer disputes it (a committee member would not even bond); the arbitrator takes a day and a half, well
-    // inside the 3-day DisputeWindow, and meanwhile epoch 1's verdict finalises.
-    await f.hub.connect(f.fisher).disputeVerdict(0n, ethers.id("spam"));
-    await time.increaseTo(await f.config.epochEnd(1n));
-    const next = makeVerdict(1n);
-    await f.hub.submitVerdict(next, await signedBy(f.hub, next, f.oracles.slice(0, 3)));
-    await time.increase(CHALLENGE_WINDOW);
-    await f.hub.finaliseVerdict(1n);
-    await f.hub.connect(f.arbitrator).resolveDispute(0n, false); // spam rejected, bond forfeited...
+    // inside the 3-day DisputeWindow, and meanwhile epoch 1's verdict finalises. The spam is rejected...
+    await disputeOutlastingNextEpoch(f, honest, false);
 
     // ...and the honest verdict still finalises (before the fix: EpochAlreadySettled(0, 1)), so its fault is applied.
     await expect(f.hub.finaliseVerdict(0n)).to.emit(f.hub, "VerdictFinalised");
@@ -223,14 +231,7 @@ describe("Security: dispute spam", function () {
     const f = await loadFixture(protocolFixture);
     await time.increaseTo(await f.config.epochEnd(0n));
     const wrong = makeVerdict(0n, { faultsRoot: ethers.id("wrong faults root") });
-    await f.hub.submitVerdict(wrong, await signedBy(f.hub, wrong, f.oracles.slice(0, 3)));
-    await f.hub.connect(f.fisher).disputeVerdict(0n, ethers.id("wrong root"));
-    await time.increaseTo(await f.config.epochEnd(1n));
-    const next = makeVerdict(1n);
-    await f.hub.submitVerdict(next, await signedBy(f.hub, next, f.oracles.slice(0, 3)));
-    await time.increase(CHALLENGE_WINDOW);
-    await f.hub.finaliseVerdict(1n);
-    await f.hub.connect(f.arbitrator).resolveDispute(0n, true);
+    await disputeOutlastingNextEpoch(f, wrong, true);
 
     const fault = faultOf(f.aliceDevice);
     const corrected = makeVerdict(0n, { faultsRoot: fault.root });
