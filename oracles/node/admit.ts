@@ -17,9 +17,9 @@
  * verifiers' own functions:
  * - StorageChallenge, when the directory knows the device's capacity (chunkCount = capacity x
  *   `STORAGE_CHUNKS_PER_GIB`, as at epoch end): the data root is the registered one (when the directory has one), the
- *   chunk is `STORAGE_CHUNK_SIZE` bytes, its index is below chunkCount, the path has `storageDepth(chunkCount)` nodes
- *   and leads from keccak256(chunk) at the index to the data root (`rootFromPath`); with the epoch seed, the index is
- *   also one of the challenged ones (`challengeIndices`).
+ *   index is below chunkCount, the answer itself holds (`storageAnswerFlaw`, the check epoch verification runs on
+ *   every answer: chunk size, path length, path to the root); with the epoch seed, the index is also one of the
+ *   challenged ones (`challengeIndices`).
  * - ComputeChallenge, with the epoch seed: `verifyProduct` (Freivalds' check), then resultHash = `productDigest`.
  * The epoch seed comes from `deps.seedOf` (current and grace epoch, read concurrently with the other checks); while
  * it is unknown (no source, not recorded yet, a failed read) the checks that need it are skipped and the proof is
@@ -43,14 +43,7 @@ import type { VerifierPool, VerifyOutcome } from "../proof/verifier-pool";
 import { checkProofSignature } from "../proof/verify";
 import { productDigest, verifyProduct } from "../verify/compute";
 import { STORAGE_CHUNKS_PER_GIB } from "../verify/epoch";
-import { keccakHex } from "../verify/hash";
-import {
-  challengeIndices,
-  rootFromPath,
-  STORAGE_CHALLENGE_COUNT,
-  STORAGE_CHUNK_SIZE,
-  storageDepth,
-} from "../verify/storage";
+import { challengeIndices, STORAGE_CHALLENGE_COUNT, storageAnswerFlaw, storageDepth } from "../verify/storage";
 import type { DeviceDirectory, DeviceInfo, EpochClock, SeedSource } from "./directory";
 import {
   ClassMismatchError,
@@ -364,18 +357,12 @@ function storageFlaw(
   if (info.dataRoot !== undefined && info.dataRoot.toLowerCase() !== dataRoot) {
     return `storage answer names data root ${dataRoot}, registered ${info.dataRoot.toLowerCase()}`;
   }
-  const bytes = (chunk.length - 2) / 2;
-  if (bytes !== STORAGE_CHUNK_SIZE) return `chunk ${chunkIndex} is ${bytes} bytes, not ${STORAGE_CHUNK_SIZE}`;
   if (chunkIndex >= chunkCount) {
     return `chunk index ${chunkIndex} is outside the ${chunkCount} committed chunks`;
   }
-  const depth = storageDepth(chunkCount);
-  if (path.length !== depth) {
-    return `Merkle path of chunk ${chunkIndex} has ${path.length} nodes, expected ${depth} for ${chunkCount} chunks`;
-  }
-  if (rootFromPath(keccakHex(Buffer.from(chunk.slice(2), "hex")), chunkIndex, path) !== dataRoot) {
-    return `Merkle path of chunk ${chunkIndex} does not lead to the data root ${dataRoot}`;
-  }
+  const answer = { index: chunkIndex, chunk: Buffer.from(chunk.slice(2), "hex"), path };
+  const flaw = storageAnswerFlaw(answer, dataRoot, storageDepth(chunkCount));
+  if (flaw !== null) return flaw;
   if (seed !== null) {
     const challenged = challengeIndices(seed, record.device, dataRoot, chunkCount, STORAGE_CHALLENGE_COUNT);
     if (!challenged.includes(chunkIndex)) return `chunk ${chunkIndex} was not challenged in epoch ${record.epoch}`;

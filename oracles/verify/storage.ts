@@ -205,6 +205,28 @@ export function challengeIndices(seed: string, device: string, dataRoot: string,
   return out;
 }
 
+/**
+ * Why one answer (whatever its index) cannot be right for `dataRoot`, a tree of `depth` levels: a chunk of the wrong
+ * size, a path of the wrong length or with a node that is not bytes32, a path that does not lead to the root. Null
+ * when it proves its chunk. Whether the index was challenged is the caller's check.
+ */
+export function storageAnswerFlaw(answer: StorageResponse, dataRoot: string, depth: number): string | null {
+  const { index, chunk, path } = answer;
+  if (!(chunk instanceof Uint8Array) || chunk.length !== STORAGE_CHUNK_SIZE) {
+    return `chunk ${index} is ${chunk?.length} bytes, not ${STORAGE_CHUNK_SIZE}`;
+  }
+  if (!Array.isArray(path) || path.length !== depth) {
+    return `Merkle path of chunk ${index} has ${path?.length} nodes, expected ${depth}`;
+  }
+  if (!path.every((node) => ethers.isHexString(node, 32))) {
+    return `Merkle path of chunk ${index} has a node that is not bytes32`;
+  }
+  if (rootFromPath(keccakHex(chunk), index, path) !== dataRoot.toLowerCase()) {
+    return `Merkle path of chunk ${index} does not lead to the data root ${dataRoot.toLowerCase()}`;
+  }
+  return null;
+}
+
 /** Checks one epoch's storage answers against the committed root (rules in the module comment). */
 export function verifyStorageResponse(input: StorageVerifyInput): VerifyResult {
   const { seed, device, dataRoot, chunkCount, capacityGiB, responses } = input;
@@ -226,17 +248,8 @@ export function verifyStorageResponse(input: StorageVerifyInput): VerifyResult {
     if (!challenged.has(r.index)) return rejected(`answer for index ${r.index}, which was not challenged`, FaultKind.InvalidProof);
     if (answered.has(r.index)) return rejected(`duplicate answer for index ${r.index}`, FaultKind.InvalidProof);
     answered.add(r.index);
-    if (!(r.chunk instanceof Uint8Array) || r.chunk.length !== STORAGE_CHUNK_SIZE) {
-      return rejected(`chunk ${r.index} is not ${STORAGE_CHUNK_SIZE} bytes`, FaultKind.InvalidProof);
-    }
-    if (!Array.isArray(r.path) || r.path.length !== depth) {
-      return rejected(`path for chunk ${r.index} has ${r.path?.length} nodes, expected ${depth}`, FaultKind.InvalidProof);
-    }
-    if (!r.path.every((node) => ethers.isHexString(node, 32))) {
-      return rejected(`path for chunk ${r.index} has a node that is not bytes32`, FaultKind.InvalidProof);
-    }
-    const root = rootFromPath(keccakHex(r.chunk), r.index, r.path);
-    if (root !== dataRoot.toLowerCase()) return rejected(`chunk ${r.index} does not verify to the data root`, FaultKind.InvalidProof);
+    const flaw = storageAnswerFlaw(r, dataRoot, depth);
+    if (flaw !== null) return rejected(flaw, FaultKind.InvalidProof);
   }
   const missing = [...challenged].filter((i) => !answered.has(i));
   if (answered.size === 0) return rejected("no challenged chunk answered");
