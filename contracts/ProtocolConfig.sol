@@ -31,6 +31,8 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
 
     /// @inheritdoc IProtocolConfig
     address public treasury;
+    /// @inheritdoc IProtocolConfig
+    mapping(address token => bool) public isPaymentToken;
 
     /// @param owner_ Governance (the timelock once deployed).
     /// @param genesis_ Start of epoch 0 (zero: the deployment block's timestamp).
@@ -62,6 +64,14 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         _initParam(Param.VerdictDisputeReward, 500 * MESH);
         _initParam(Param.ConfirmationCallbackGas, 100_000);
         _initParam(Param.ConfirmationRetryInterval, 15 minutes);
+        _initParam(Param.MarketFeeBps, 100);
+        _initParam(Param.BidDeposit, 5 * MESH);
+        _initParam(Param.BidCommitWindow, 1 hours);
+        _initParam(Param.BidRevealWindow, 1 hours);
+        _initParam(Param.UnrevealedForfeitBps, 2_000);
+        _initParam(Param.SettlementBountyBps, 50);
+        _initParam(Param.LeaseNoticeEpochs, 1);
+        _initParam(Param.SlaBreachEpochs, 3);
 
         // Capacity units: Coverage = hotspot, Storage = GiB, ComputeGpu = TFLOPS, ComputeCpu = vCPU,
         // Mapping = camera, Energy = kW of metered output.
@@ -76,6 +86,7 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         _initFault(FaultKind.InvalidProof, 500, 10_000 * MESH);
         _initFault(FaultKind.LocationSpoofing, 1_000, 20_000 * MESH);
         _initFault(FaultKind.DoubleRegistration, 200, 5_000 * MESH);
+        _initFault(FaultKind.ServiceLevelBreach, 50, 1_000 * MESH);
     }
 
     /* GOVERNANCE */
@@ -110,6 +121,14 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         if (newTreasury == treasury) revert TreasuryUnchanged(newTreasury);
         treasury = newTreasury;
         emit TreasurySet(newTreasury);
+    }
+
+    /// @inheritdoc IProtocolConfig
+    function setPaymentToken(address token, bool allowed) external onlyOwner {
+        if (token == address(0)) revert ZeroPaymentToken();
+        if (isPaymentToken[token] == allowed) revert PaymentTokenUnchanged(token, allowed);
+        isPaymentToken[token] = allowed;
+        emit PaymentTokenSet(token, allowed);
     }
 
     /* EPOCH CLOCK */
@@ -168,7 +187,15 @@ contract ProtocolConfig is IProtocolConfig, Ownable2Step {
         // Chainlink Functions caps callback gas at 300,000; below 50,000 a confirmation cannot be recorded.
         if (p == Param.ConfirmationCallbackGas) return (50_000, 300_000);
         // Above the Functions request timeout (5 minutes), so a retry does not race a live request.
-        return (5 minutes, 1 days); // ConfirmationRetryInterval
+        if (p == Param.ConfirmationRetryInterval) return (5 minutes, 1 days);
+        if (p == Param.MarketFeeBps) return (0, 1_000); // Akash takes 4 % (AKT) to 20 % (other tokens); we stay <= 10 %
+        if (p == Param.BidDeposit) return (0, 10_000 * MESH);
+        if (p == Param.BidCommitWindow) return (10 minutes, 7 days);
+        if (p == Param.BidRevealWindow) return (10 minutes, 7 days);
+        if (p == Param.UnrevealedForfeitBps) return (0, BPS);
+        if (p == Param.SettlementBountyBps) return (0, 500);
+        if (p == Param.LeaseNoticeEpochs) return (1, 30);
+        return (1, 30); // SlaBreachEpochs
     }
 
     /// @inheritdoc IProtocolConfig

@@ -22,7 +22,13 @@ export type ConfirmationMode = (typeof ConfirmationMode)[keyof typeof Confirmati
 export const ConfirmationStatus = { None: 0, Pending: 1, Failed: 2, Confirmed: 3 } as const;
 export type ConfirmationStatus = (typeof ConfirmationStatus)[keyof typeof ConfirmationStatus];
 
-export const FaultKind = { MissedDuty: 0, InvalidProof: 1, LocationSpoofing: 2, DoubleRegistration: 3 } as const;
+export const FaultKind = {
+  MissedDuty: 0,
+  InvalidProof: 1,
+  LocationSpoofing: 2,
+  DoubleRegistration: 3,
+  ServiceLevelBreach: 4,
+} as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
 /** Global parameters of `ProtocolConfig`. */
@@ -45,6 +51,14 @@ export const Param = {
   VerdictDisputeReward: 15,
   ConfirmationCallbackGas: 16,
   ConfirmationRetryInterval: 17,
+  MarketFeeBps: 18,
+  BidDeposit: 19,
+  BidCommitWindow: 20,
+  BidRevealWindow: 21,
+  UnrevealedForfeitBps: 22,
+  SettlementBountyBps: 23,
+  LeaseNoticeEpochs: 24,
+  SlaBreachEpochs: 25,
 } as const;
 export type Param = (typeof Param)[keyof typeof Param];
 

@@ -22,7 +22,15 @@ enum Param {
     VerdictDisputeBond, // token wei a non-oracle bonds to dispute a verdict
     VerdictDisputeReward, // token wei paid (from the hub's reward reserve) for an upheld verdict dispute
     ConfirmationCallbackGas, // gas the Chainlink Functions router gives a verdict confirmation's callback
-    ConfirmationRetryInterval // seconds before an epoch's verdict confirmation may be requested again
+    ConfirmationRetryInterval, // seconds before an epoch's verdict confirmation may be requested again
+    MarketFeeBps, // protocol fee on lease payments, in basis points (snapshotted per lease when it starts)
+    BidDeposit, // MESH wei a provider deposits with each sealed bid
+    BidCommitWindow, // seconds after an order is posted during which sealed bids are committed
+    BidRevealWindow, // seconds after the commit window during which bids are revealed
+    UnrevealedForfeitBps, // share of an unrevealed bid's deposit that is forfeited, in basis points
+    SettlementBountyBps, // share of a lease payment paid to a third party that settles it, in basis points
+    LeaseNoticeEpochs, // epochs a lease runs on after either side gives notice to close it
+    SlaBreachEpochs // epochs below its service level after which a lease may be closed and its devices are faulted
 }
 
 /// @notice Parameters set per resource class.
@@ -50,6 +58,8 @@ interface IProtocolConfig {
     event FaultParamSet(FaultKind indexed kind, FaultParam indexed param, uint256 value);
     /// @notice The destination of slashed tokens changed (zero: slashed tokens are burned).
     event TreasurySet(address indexed treasury);
+    /// @notice Governance allowed or disallowed an ERC20 as a marketplace payment token.
+    event PaymentTokenSet(address indexed token, bool allowed);
 
     /// @notice The value lies outside the parameter's hard-coded bounds.
     error ValueOutOfBounds(uint256 value, uint256 min, uint256 max);
@@ -61,6 +71,10 @@ interface IProtocolConfig {
     error TreasuryUnchanged(address treasury);
     /// @notice The epoch length given at deployment is outside its bounds.
     error EpochLengthOutOfBounds(uint256 epochLength, uint256 min, uint256 max);
+    /// @notice The token is already allowed (or already not allowed) as a marketplace payment token.
+    error PaymentTokenUnchanged(address token, bool allowed);
+    /// @notice The zero address is not a token.
+    error ZeroPaymentToken();
     /// @notice The timestamp lies before epoch 0 starts.
     error BeforeGenesis(uint256 timestamp, uint64 genesis);
 
@@ -91,6 +105,9 @@ interface IProtocolConfig {
     /// @notice Where slashed tokens that are not paid to a challenger go; zero means they are burned.
     function treasury() external view returns (address);
 
+    /// @notice True if marketplace orders may be paid in `token` (MESH is allowed by the marketplace itself).
+    function isPaymentToken(address token) external view returns (bool);
+
     /// @notice Hard-coded inclusive bounds of a global parameter.
     function paramBounds(Param p) external pure returns (uint256 min, uint256 max);
 
@@ -103,6 +120,10 @@ interface IProtocolConfig {
     /// @notice Sets a global parameter. Owner only; reverts outside bounds or if unchanged. When the owner is a
     /// timelock, the unbonding period must stay below its delay.
     function setParam(Param p, uint256 value) external;
+
+    /// @notice Allows or disallows an ERC20 as a marketplace payment token for new orders (existing orders and
+    /// leases keep their token). Owner only.
+    function setPaymentToken(address token, bool allowed) external;
 
     /// @notice Sets a per-class parameter. Owner only; reverts outside bounds or if unchanged.
     function setClassParam(ResourceClass resourceClass, ClassParam p, uint256 value) external;

@@ -29,8 +29,9 @@ enum FaultKind {
     MissedDuty, // no valid proof in an epoch
     InvalidProof, // forged or invalid proof
     LocationSpoofing, // impossible geometry or signal for the claimed location
-    DoubleRegistration // the same hardware onboarded under two device keys
+    DoubleRegistration, // the same hardware onboarded under two device keys
+    ServiceLevelBreach // a leased device delivered below its lease's service level for the lease's K-th time
 }
 
 /// @dev Number of members of `FaultKind`.
-uint256 constant FAULT_KIND_COUNT = 4;
+uint256 constant FAULT_KIND_COUNT = 5;

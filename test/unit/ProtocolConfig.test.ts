@@ -34,6 +34,14 @@ const PARAMS: Record<keyof typeof Param, Spec> = {
   ChallengerRewardBps: { value: 5_000n, min: 0n, max: 9_000n },
   ConfirmationCallbackGas: { value: 100_000n, min: 50_000n, max: 300_000n },
   ConfirmationRetryInterval: { value: 900n, min: 300n, max: DAY },
+  MarketFeeBps: { value: 100n, min: 0n, max: 1_000n },
+  BidDeposit: { value: 5n * MESH, min: 0n, max: 10_000n * MESH },
+  BidCommitWindow: { value: HOUR, min: 600n, max: 7n * DAY },
+  BidRevealWindow: { value: HOUR, min: 600n, max: 7n * DAY },
+  UnrevealedForfeitBps: { value: 2_000n, min: 0n, max: 10_000n },
+  SettlementBountyBps: { value: 50n, min: 0n, max: 500n },
+  LeaseNoticeEpochs: { value: 1n, min: 1n, max: 30n },
+  SlaBreachEpochs: { value: 3n, min: 1n, max: 30n },
 };
 
 /** Default [StakePerUnit, MaxCapacity] per class. */
@@ -56,6 +64,7 @@ const FAULTS: Record<keyof typeof FaultKind, [bigint, bigint]> = {
   InvalidProof: [500n, 10_000n * MESH],
   LocationSpoofing: [1_000n, 20_000n * MESH],
   DoubleRegistration: [200n, 5_000n * MESH],
+  ServiceLevelBreach: [50n, 1_000n * MESH],
 };
 const FAULT_BOUNDS: Record<keyof typeof FaultParam, [bigint, bigint]> = {
   RateBps: [0n, 5_000n],
@@ -140,7 +149,7 @@ describe("ProtocolConfig", function () {
         receipt!.logs.filter((log) => f.config.interface.parseLog(log)?.name === name).length;
       expect(count("ParamSet")).to.equal(Object.keys(Param).length);
       expect(count("ClassParamSet")).to.equal(12);
-      expect(count("FaultParamSet")).to.equal(8);
+      expect(count("FaultParamSet")).to.equal(2 * Object.keys(FaultKind).length);
     });
 
     it("starts every value inside its own bounds", async function () {
