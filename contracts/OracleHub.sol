@@ -33,8 +33,8 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     bytes32 public constant ARBITRATOR_ROLE = keccak256("ARBITRATOR_ROLE");
     /// @inheritdoc IOracleHub
     bytes32 public constant VERDICT_TYPEHASH = keccak256(
-        "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits,"
-        "bytes32 dataHash)"
+        "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,bytes32 leasesRoot,"
+        "uint256 totalWorkUnits,bytes32 dataHash)"
     );
     /// @inheritdoc IOracleHub
     uint256 public constant MAX_COMMITTEE_SIZE = 32;
@@ -274,7 +274,14 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
     function verdictHash(EpochVerdict calldata v) public pure returns (bytes32) {
         return keccak256(
             abi.encode(
-                VERDICT_TYPEHASH, v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.dataHash
+                VERDICT_TYPEHASH,
+                v.epoch,
+                v.devicesCounted,
+                v.rewardsRoot,
+                v.faultsRoot,
+                v.leasesRoot,
+                v.totalWorkUnits,
+                v.dataHash
             )
         );
     }
@@ -328,6 +335,7 @@ contract OracleHub is IOracleHub, AccessControl, EIP712 {
             digest: digest,
             rewardsRoot: verdict.rewardsRoot,
             faultsRoot: verdict.faultsRoot,
+            leasesRoot: verdict.leasesRoot,
             status: VerdictStatus.Pending,
             challengeEndsAt: uint64(block.timestamp + config.param(Param.VerdictChallengeWindow)),
             signers: signers

@@ -6,6 +6,8 @@ export interface EpochVerdict {
   devicesCounted: bigint;
   rewardsRoot: string;
   faultsRoot: string;
+  /** Root of the lease tree (leaseId, cumulative delivered bps, cumulative breaches); `ZeroHash` without leases. */
+  leasesRoot: string;
   totalWorkUnits: bigint;
   dataHash: string;
 }
@@ -16,6 +18,7 @@ export const VERDICT_TYPES = {
     { name: "devicesCounted", type: "uint32" },
     { name: "rewardsRoot", type: "bytes32" },
     { name: "faultsRoot", type: "bytes32" },
+    { name: "leasesRoot", type: "bytes32" },
     { name: "totalWorkUnits", type: "uint256" },
     { name: "dataHash", type: "bytes32" },
   ],
@@ -67,6 +70,7 @@ export interface EpochVerdictJson {
   devicesCounted: string;
   rewardsRoot: string;
   faultsRoot: string;
+  leasesRoot: string;
   totalWorkUnits: string;
   dataHash: string;
 }
@@ -82,6 +86,7 @@ export function verdictToJson(verdict: EpochVerdict): EpochVerdictJson {
     devicesCounted: verdict.devicesCounted.toString(),
     rewardsRoot: verdict.rewardsRoot.toLowerCase(),
     faultsRoot: verdict.faultsRoot.toLowerCase(),
+    leasesRoot: verdict.leasesRoot.toLowerCase(),
     totalWorkUnits: verdict.totalWorkUnits.toString(),
     dataHash: verdict.dataHash.toLowerCase(),
   };
@@ -107,7 +112,7 @@ export function verdictFromJson(input: unknown): EpochVerdict {
     if (n >= 1n << FIELD_BITS[key]) throw new InvalidVerdictError(`verdict.${key} does not fit uint${FIELD_BITS[key]}`);
     return n;
   };
-  const bytes32 = (key: "rewardsRoot" | "faultsRoot" | "dataHash"): string => {
+  const bytes32 = (key: "rewardsRoot" | "faultsRoot" | "leasesRoot" | "dataHash"): string => {
     const v = value[key];
     if (typeof v !== "string" || !BYTES32.test(v)) throw new InvalidVerdictError(`verdict.${key} must be bytes32 hex`);
     return v.toLowerCase();
@@ -117,6 +122,7 @@ export function verdictFromJson(input: unknown): EpochVerdict {
     devicesCounted: uint("devicesCounted"),
     rewardsRoot: bytes32("rewardsRoot"),
     faultsRoot: bytes32("faultsRoot"),
+    leasesRoot: bytes32("leasesRoot"),
     totalWorkUnits: uint("totalWorkUnits"),
     dataHash: bytes32("dataHash"),
   };

@@ -10,6 +10,8 @@ struct EpochVerdict {
     uint32 devicesCounted; // devices with at least one valid proof in the epoch
     bytes32 rewardsRoot; // Merkle root of (device, cumulative rewards up to and including `epoch`)
     bytes32 faultsRoot; // Merkle root of (device, fault kind, evidence) proven in `epoch`; zero if none
+    // Merkle root of (leaseId, cumulative delivered bps, cumulative breaches) per open lease; zero if none
+    bytes32 leasesRoot;
     uint256 totalWorkUnits; // verified work across all devices in the epoch
     bytes32 dataHash; // keccak256 of the full verdict file the oracles publish
 }
@@ -28,6 +30,7 @@ struct VerdictRecord {
     bytes32 digest; // EIP-712 digest of the whole `EpochVerdict` the committee signed
     bytes32 rewardsRoot;
     bytes32 faultsRoot;
+    bytes32 leasesRoot; // what the marketplace settles leases against once the verdict is final
     VerdictStatus status;
     uint64 challengeEndsAt; // Pending: finalisable from this time
     uint32 signers; // committee signatures the relayer presented (zero: submitted on the confirmer's word)

@@ -365,6 +365,7 @@ export async function loadSnapshot(config: ExplorerConfig): Promise<NetworkSnaps
       status,
       rewardsRoot: live ? v.rewardsRoot : null,
       faultsRoot: live ? v.faultsRoot : null,
+      leasesRoot: live ? v.leasesRoot : null,
       digest: live ? v.digest : null,
       signers: live ? Number(v.signers) : 0,
       signedBy: signed.signedBy,

@@ -58,6 +58,8 @@ export interface EpochRow {
   status: string;
   rewardsRoot: string | null;
   faultsRoot: string | null;
+  /** Root of the lease delivery tree (zero when no lease was open). */
+  leasesRoot: string | null;
   digest: string | null;
   signers: number;
   /** Committee members whose signature the oracles hold for the submitted digest (from GET /v1/verdicts/:epoch). */

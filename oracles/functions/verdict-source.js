@@ -1,7 +1,7 @@
 // Meshwork verdict check for Chainlink Functions: the body of an async function (globals `args`, `Functions`; no
 // imports, so Keccak-256 is inlined). args: [epoch, quorum, endpoint1..endpointN], N = 1..5 distinct base URLs.
 // Fetches each oracle's own verdict with its Merkle leaves (GET <endpoint>/v1/verdicts/<epoch>/leaves, see
-// oracles/node/verdict-routes.ts), checks each document strictly and recomputes its two roots (OpenZeppelin
+// oracles/node/verdict-routes.ts), checks each document strictly and recomputes its three roots (OpenZeppelin
 // StandardMerkleTree, as sdk/trees.ts), and returns abi.encode(uint256 epoch, bytes32 structHash) when `quorum`
 // endpoints give the same EIP-712 struct hash of EpochVerdict. Otherwise throws "no quorum: ..." (< 256 bytes).
 // A failed request or an invalid document counts against its endpoint only.
@@ -111,13 +111,14 @@ function merkleRoot(encoded) {
 }
 
 const TYPEHASH = hex(keccak(Uint8Array.from(
-  "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits,bytes32 dataHash)",
+  "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,bytes32 leasesRoot," +
+    "uint256 totalWorkUnits,bytes32 dataHash)",
   (ch) => ch.charCodeAt(0),
 )));
 
 /** The verdict struct hash (hex, no 0x) of a valid leaves document; throws a short reason otherwise. */
 function check(doc) {
-  if (doc === null || typeof doc !== "object" || doc.version !== 1) throw Error("not a version 1 document");
+  if (doc === null || typeof doc !== "object" || doc.version !== 2) throw Error("not a version 2 document");
   const v = doc.verdict ?? {};
   const uint = (key, bits) => {
     if (!is(UINT, v[key]) || BigInt(v[key]) >> bits) throw Error(`bad ${key}`);
@@ -128,11 +129,14 @@ function check(doc) {
     return v[key].slice(2).toLowerCase();
   };
   if (uint("epoch", 64n) !== word(epoch)) throw Error(`epoch ${v.epoch}`);
-  const fields = [uint("devicesCounted", 32n), b32("rewardsRoot"), b32("faultsRoot"), uint("totalWorkUnits", 256n), b32("dataHash")];
-  const { rewards, faults } = doc;
-  if ((rewards === null) !== (faults === null)) throw Error("rewards/faults: one null");
+  const fields = [
+    uint("devicesCounted", 32n), b32("rewardsRoot"), b32("faultsRoot"), b32("leasesRoot"), uint("totalWorkUnits", 256n),
+    b32("dataHash"),
+  ];
+  const { rewards, faults, leases } = doc;
+  if (new Set([rewards, faults, leases].map((x) => x === null)).size > 1) throw Error("lists: some null");
   if (rewards !== null) {
-    if (!Array.isArray(rewards) || !Array.isArray(faults)) throw Error("lists not arrays");
+    if (!Array.isArray(rewards) || !Array.isArray(faults) || !Array.isArray(leases)) throw Error("lists not arrays");
     let last = -1n;
     const rewardLeaves = rewards.map((e, i) => {
       const ok = Array.isArray(e) && e.length === 2 && is(ADDR, e[0]) && is(UINT, e[1]) && BigInt(e[1]) > 0n &&
@@ -142,13 +146,22 @@ function check(doc) {
       return word(e[0]) + word(e[1]);
     });
     const faultLeaves = faults.map((e, i) => {
-      if (!Array.isArray(e) || e.length !== 3 || !is(ADDR, e[0]) || ![0, 1, 2, 3].includes(e[1]) || !is(B32, e[2])) {
+      if (!Array.isArray(e) || e.length !== 3 || !is(ADDR, e[0]) || ![0, 1, 2, 3, 4].includes(e[1]) || !is(B32, e[2])) {
         throw Error(`bad faults[${i}]`);
       }
       return word(e[0]) + word(e[1]) + e[2].slice(2);
     });
+    last = -1n;
+    const leaseLeaves = leases.map((e, i) => { // [leaseId uint256, delivered uint64, breaches uint32], ascending ids
+      const ok = Array.isArray(e) && e.length === 3 && e.every((x) => is(UINT, x)) && !(BigInt(e[0]) >> 256n) &&
+        !(BigInt(e[1]) >> 64n) && !(BigInt(e[2]) >> 32n);
+      if (!ok || BigInt(e[0]) <= last) throw Error(`bad leases[${i}]`);
+      last = BigInt(e[0]);
+      return word(e[0]) + word(e[1]) + word(e[2]);
+    });
     if (merkleRoot(rewardLeaves) !== "0x" + fields[1]) throw Error("rewardsRoot mismatch");
     if (merkleRoot(faultLeaves) !== "0x" + fields[2]) throw Error("faultsRoot mismatch");
+    if (merkleRoot(leaseLeaves) !== "0x" + fields[3]) throw Error("leasesRoot mismatch");
   }
   return hex(keccak(bytes(TYPEHASH + word(epoch) + fields.join(""))));
 }

@@ -9,7 +9,7 @@
  * - GET  /v1/verdicts/:epoch/file        the verdict file (the submitted one if known, else this oracle's own):
  *                                        rewards with the Merkle proofs operators claim with, faults with theirs
  * - GET  /v1/verdicts/:epoch/leaves      this oracle's OWN verdict (never the submitted one: an independent opinion)
- *                                        with the leaves of its two Merkle trees, compact (`LeavesDocument`), for the
+ *                                        with the leaves of its three Merkle trees, compact (`LeavesDocument`), for the
  *                                        Chainlink Functions source (oracles/functions/verdict-source.js) to recompute
  *                                        the roots; the lists are null above LEAVES_MAX_BYTES; 404 without own verdict
  * - GET  /v1/verdict-files/:digest       a verdict file by digest (peers catching up fetch the previous one here)
@@ -68,15 +68,15 @@ export interface VerdictRoutesDeps {
   onSignature?(epoch: bigint): void;
 }
 
-/** Version of the `/leaves` document layout. */
-export const LEAVES_DOCUMENT_VERSION = 1;
+/** Version of the `/leaves` document layout (2: the verdict's `leasesRoot` and the `leases` list). */
+export const LEAVES_DOCUMENT_VERSION = 2;
 /**
- * Largest `/leaves` document served with its lists (UTF-8 bytes); above, `rewards` and `faults` are null. Chainlink
+ * Largest `/leaves` document served with its lists (UTF-8 bytes); above, all three lists are null. Chainlink
  * Functions drops HTTP responses over 2 MB.
  */
 export const LEAVES_MAX_BYTES = 1_900_000;
 
-/** GET /v1/verdicts/:epoch/leaves: a verdict and, unless too large, the leaves of its rewards and faults trees. */
+/** GET /v1/verdicts/:epoch/leaves: a verdict and, unless too large, the leaves of its rewards, faults, leases trees. */
 export interface LeavesDocument {
   version: typeof LEAVES_DOCUMENT_VERSION;
   verdict: EpochVerdictJson;
@@ -84,26 +84,30 @@ export interface LeavesDocument {
   rewards: [string, string][] | null;
   /** [device, kind, evidence] per faults-tree leaf, in file order. */
   faults: [string, number, string][] | null;
+  /** [leaseId, cumulative delivered bps, cumulative breaches] (decimals) per leases-tree leaf, ascending by leaseId. */
+  leases: [string, string, string][] | null;
 }
 
 /** The parts of a verdict file (oracles/aggregate/aggregate.ts) the leaves document is made of. */
 interface VerdictFileLeaves {
   rewards: { device: string; cumulative: string; leaf: string | null }[];
   faults: { device: string; kind: number; evidence: string }[];
+  leases: { leaseId: string; delivered: string; breaches: string }[];
 }
 
 /** The `/leaves` document of a verdict and its file, as JSON text. */
 export function leavesDocument(verdict: EpochVerdict, file: string): string {
-  const { rewards, faults } = JSON.parse(file) as VerdictFileLeaves;
+  const { rewards, faults, leases } = JSON.parse(file) as VerdictFileLeaves;
   const full: LeavesDocument = {
     version: LEAVES_DOCUMENT_VERSION,
     verdict: verdictToJson(verdict),
     rewards: rewards.filter((r) => r.leaf !== null).map((r) => [r.device, r.cumulative]),
     faults: faults.map((f) => [f.device, f.kind, f.evidence]),
+    leases: leases.map((l) => [l.leaseId, l.delivered, l.breaches]),
   };
   const text = JSON.stringify(full);
   if (Buffer.byteLength(text) <= LEAVES_MAX_BYTES) return text;
-  return JSON.stringify({ ...full, rewards: null, faults: null } satisfies LeavesDocument);
+  return JSON.stringify({ ...full, rewards: null, faults: null, leases: null } satisfies LeavesDocument);
 }
 
 const epochParam = z.object({

@@ -175,6 +175,7 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
     expect(verdictFileDataHash(text)).to.equal(event.args.verdict.dataHash);
     expect(file.rewardsRoot).to.equal(record.rewardsRoot);
     expect(file.faultsRoot).to.equal(record.faultsRoot);
+    expect(file.leasesRoot).to.equal(record.leasesRoot);
     files.set(epoch, file);
     return file;
   }
@@ -361,6 +362,7 @@ describe("e2e: oracle network (Hardhat node + 5 oracle processes, 210 devices)",
       devicesCounted: 1n,
       rewardsRoot: ethers.id("all to me"),
       faultsRoot: ethers.ZeroHash,
+      leasesRoot: ethers.ZeroHash,
       totalWorkUnits: 1n,
       dataHash: ethers.id("forged file"),
     };

@@ -18,6 +18,7 @@ export function makeVerdict(epoch: bigint, overrides: Partial<EpochVerdict> = {}
     epoch,
     rewardsRoot: ethers.id(`rewards:${epoch}`),
     faultsRoot: ethers.ZeroHash,
+    leasesRoot: ethers.ZeroHash,
     totalWorkUnits: 1_000n,
     devicesCounted: 10n,
     dataHash: ethers.id(`data:${epoch}`),

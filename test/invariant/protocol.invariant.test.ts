@@ -556,7 +556,10 @@ interface Snapshot {
   latest: { epoch: bigint; root: string; exists: boolean };
   cumulativeAtLatest: bigint;
   devices: { operator: string; status: bigint; pendingOperator: string; capacity: bigint; klass: bigint; statusSince: bigint; jailedUntil: bigint }[];
-  verdicts: Record<string, { digest: string; rewardsRoot: string; faultsRoot: string; status: bigint; challengeEndsAt: bigint; signers: bigint }>;
+  verdicts: Record<
+    string,
+    { digest: string; rewardsRoot: string; faultsRoot: string; leasesRoot: string; status: bigint; challengeEndsAt: bigint; signers: bigint }
+  >;
   disputes: Record<string, { challenger: string; openedAt: bigint; bond: bigint }>;
   params: bigint[];
   classParams: bigint[][]; // [class][ClassParam]
@@ -678,6 +681,7 @@ async function readChain(f: Fixture, names: Record<Name, string>, epochs: bigint
       digest: v.digest,
       rewardsRoot: v.rewardsRoot,
       faultsRoot: v.faultsRoot,
+      leasesRoot: v.leasesRoot,
       status: v.status,
       challengeEndsAt: v.challengeEndsAt,
       signers: v.signers,
@@ -1009,6 +1013,7 @@ async function runScenario(actions: Action[]): Promise<void> {
       devicesCounted: BigInt(ND),
       rewardsRoot: rewards.root,
       faultsRoot: faultsTree?.root ?? ZERO_HASH,
+      leasesRoot: epoch % 2n === 0n ? ZERO_HASH : ethers.id(`pinv:leases:${epoch}`), // the hub stores it, unread
       totalWorkUnits: 1_000n,
       dataHash: ethers.id(`pinv:data:${epoch}:${ts}`),
     };
@@ -1116,12 +1121,14 @@ async function runScenario(actions: Action[]): Promise<void> {
           digest: rec.digest,
           rewardsRoot: rec.rewardsRoot,
           faultsRoot: rec.faultsRoot,
+          leasesRoot: rec.leasesRoot,
           status: rec.status,
           challengeEndsAt: rec.challengeEndsAt,
           signers: rec.signers,
         }),
       );
       expect(rec.digest, "finalised digest == the quorum-signed verdict").to.equal(p.digest);
+      expect(rec.leasesRoot, "finalised leasesRoot == the signed one").to.equal(p.verdict.leasesRoot);
     }
   }
 

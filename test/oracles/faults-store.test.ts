@@ -366,6 +366,7 @@ describe("adversarial: oracle store faults (full disk, unwritable store)", funct
         devicesCounted: 3n,
         rewardsRoot: ethers.id(`rewards ${epoch}`),
         faultsRoot: ethers.ZeroHash,
+        leasesRoot: ethers.ZeroHash,
         totalWorkUnits: 1000n,
         dataHash: ethers.id(`data ${epoch}`),
       });

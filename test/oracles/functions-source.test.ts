@@ -1,4 +1,5 @@
 import { simulateScript, type SimulationResult } from "@chainlink/functions-toolkit";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { ethers } from "ethers";
 import fc from "fast-check";
@@ -14,12 +15,42 @@ import {
   verdictSourceArgs,
 } from "../../oracles/functions/source";
 import { leavesDocument, type LeavesDocument } from "../../oracles/node/verdict-routes";
-import { buildFaultsTree, buildRewardsTree, type FaultLeaf, type RewardLeaf } from "../../sdk/trees";
+import {
+  LEASE_LEAF_ENCODING,
+  buildFaultsTree,
+  buildRewardsTree,
+  type FaultLeaf,
+  type LeaseLeaf,
+  type RewardLeaf,
+} from "../../sdk/trees";
 import { verdictStructHash, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
 import { aggregatedEpoch } from "../helpers/leaves";
 
 const EPOCH = 7n;
 const source = readVerdictSource();
+
+/** The leases root as OpenZeppelin's StandardMerkleTree computes it (ZeroHash without leaves). */
+function leasesRootOf(leases: readonly LeaseLeaf[]): string {
+  if (leases.length === 0) return ethers.ZeroHash;
+  return StandardMerkleTree.of(
+    leases.map((l) => [l.leaseId, l.delivered, l.breaches]),
+    LEASE_LEAF_ENCODING,
+  ).root;
+}
+
+/** A document with `leases` listed and the verdict's leasesRoot set to their root; the verdict it confirms. */
+function withLeases(doc: LeavesDocument, verdict: EpochVerdict, leases: LeaseLeaf[]): [LeavesDocument, EpochVerdict] {
+  const signed = { ...verdict, leasesRoot: leasesRootOf(leases) };
+  const list = leases.map((l): [string, string, string] => [l.leaseId.toString(), l.delivered.toString(), l.breaches.toString()]);
+  return [{ ...doc, verdict: verdictToJson(signed), leases: list }, signed];
+}
+
+/** Three leases, ascending by id, with a uint256 id and uint64/uint32 cumulatives at their limits. */
+const LEASES: LeaseLeaf[] = [
+  { leaseId: 1n, delivered: 9_500n, breaches: 0n },
+  { leaseId: 2n, delivered: 0n, breaches: 1n },
+  { leaseId: ethers.MaxUint256, delivered: (1n << 64n) - 1n, breaches: (1n << 32n) - 1n },
+];
 
 /** What a test server answers for any path; `requests` records the paths asked. */
 interface Endpoint {
@@ -119,7 +150,7 @@ describe("oracles/functions verdict source", function () {
     });
 
     it("confirms documents without lists (a network too large for the response limit)", async function () {
-      const large: LeavesDocument = { ...good, rewards: null, faults: null };
+      const large: LeavesDocument = { ...good, rewards: null, faults: null, leases: null };
       const urls = await Promise.all([serve(large), serve(good)]).then((e) => e.map((x) => x.url));
       expectConfirmed(await simulate([EPOCH.toString(), "2", ...urls]), own.verdict);
     });
@@ -158,11 +189,22 @@ describe("oracles/functions verdict source", function () {
       expectFailed(result, /^no quorum: 0 of 1 agree; 127\.0\.0\.1:\d+\/p+0: HTTP 400/);
     });
 
-    it("rejects a document for another epoch, or that is not version 1", async function () {
+    it("rejects a document for another epoch, or that is not version 2", async function () {
       const wrongEpoch = await serve({ ...good, verdict: { ...good.verdict, epoch: (EPOCH + 1n).toString() } });
-      const wrongVersion = await serve({ ...good, version: 2 });
+      const wrongVersion = await serve({ ...good, version: 1 });
       const result = await simulate([EPOCH.toString(), "1", wrongEpoch.url, wrongVersion.url]);
-      expectFailed(result, `epoch ${EPOCH + 1n}`, "not a version 1 document");
+      expectFailed(result, `epoch ${EPOCH + 1n}`, "not a version 2 document");
+    });
+
+    it("recomputes the leases root and binds leasesRoot in the struct hash", async function () {
+      const [leased, verdict] = withLeases(good, own.verdict, LEASES);
+      expect(verdict.leasesRoot).to.not.equal(ethers.ZeroHash);
+      const tampered: LeavesDocument = { ...leased, leases: leased.leases!.map((l, i) => (i === 1 ? [l[0], "1", l[2]] : l)) };
+      const urls = await Promise.all([serve(leased), serve(tampered), serve({ ...leased, leases: null, rewards: null, faults: null })])
+        .then((e) => e.map((x) => x.url));
+      expectFailed(await simulate([EPOCH.toString(), "3", ...urls]), "no quorum: 2 of 3", "leasesRoot mismatch");
+      expectConfirmed(await simulate([EPOCH.toString(), "2", ...urls]), verdict);
+      expect(verdictStructHash(verdict)).to.not.equal(verdictStructHash(own.verdict));
     });
 
     it("confirms an epoch with no rewards leaves: the empty rewards tree has the zero root", async function () {
@@ -202,33 +244,98 @@ describe("oracles/functions verdict source", function () {
       })
       .map((ls) => ls.sort((a, b) => (BigInt(a.device) < BigInt(b.device) ? -1 : 1)));
     const faultLeaves = fc.array(
-      fc.record({ device: address, kind: fc.integer({ min: 0, max: 3 }) as fc.Arbitrary<FaultLeaf["kind"]>, evidence: bytes32 }),
+      fc.record({ device: address, kind: fc.integer({ min: 0, max: 4 }) as fc.Arbitrary<FaultLeaf["kind"]>, evidence: bytes32 }),
       { maxLength: 20 },
     );
-    const verdictOf = (rewards: RewardLeaf[], faults: FaultLeaf[], epoch: bigint): EpochVerdict => ({
+    const leaseLeaves = fc
+      .uniqueArray(
+        fc.record({
+          leaseId: fc.oneof(fc.bigInt({ min: 0n, max: 1_000n }), fc.bigInt({ min: 0n, max: ethers.MaxUint256 })),
+          delivered: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          breaches: fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+        }),
+        { selector: (l) => l.leaseId, maxLength: 20 },
+      )
+      .map((ls) => ls.sort((a, b) => (a.leaseId < b.leaseId ? -1 : 1)));
+    const verdictOf = (rewards: RewardLeaf[], faults: FaultLeaf[], epoch: bigint, leases: LeaseLeaf[] = []): EpochVerdict => ({
       epoch,
       devicesCounted: BigInt(rewards.length),
       rewardsRoot: rewards.length === 0 ? ethers.ZeroHash : buildRewardsTree(rewards).root,
       faultsRoot: faults.length === 0 ? ethers.ZeroHash : buildFaultsTree(faults).root,
+      leasesRoot: leasesRootOf(leases),
       totalWorkUnits: 12345n,
       dataHash: ethers.id(`data:${epoch}`),
     });
-    const docOf = (verdict: EpochVerdict, rewards: RewardLeaf[], faults: FaultLeaf[]): LeavesDocument => ({
-      version: 1,
+    const docOf = (verdict: EpochVerdict, rewards: RewardLeaf[], faults: FaultLeaf[], leases: LeaseLeaf[] = []): LeavesDocument => ({
+      version: 2,
       verdict: verdictToJson(verdict),
       rewards: rewards.map((l) => [l.device, l.cumulativeAmount.toString()]),
       faults: faults.map((f) => [f.device, f.kind, f.evidence]),
+      leases: leases.map((l) => [l.leaseId.toString(), l.delivered.toString(), l.breaches.toString()]),
     });
 
-    it("recomputes sdk/trees.ts roots and the verdict struct hash for random leaf sets", async function () {
+    it("recomputes sdk/trees.ts (and StandardMerkleTree) roots and the verdict struct hash for random leaf sets", async function () {
       await fc.assert(
-        fc.asyncProperty(rewardLeaves, faultLeaves, fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), async (rewards, faults, epoch) => {
-          const verdict = verdictOf(rewards, faults, epoch);
-          const hex = await runInVm(verdictSourceArgs(epoch, 1, ["http://a"]), docOf(verdict, rewards, faults));
-          expect(decodeConfirmation(hex)).to.deep.equal({ epoch, verdictHash: verdictStructHash(verdict) });
-        }),
+        fc.asyncProperty(
+          rewardLeaves,
+          faultLeaves,
+          leaseLeaves,
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          async (rewards, faults, leases, epoch) => {
+            const verdict = verdictOf(rewards, faults, epoch, leases);
+            const hex = await runInVm(verdictSourceArgs(epoch, 1, ["http://a"]), docOf(verdict, rewards, faults, leases));
+            expect(decodeConfirmation(hex)).to.deep.equal({ epoch, verdictHash: verdictStructHash(verdict) });
+          },
+        ),
         { numRuns: 100 },
       );
+    });
+
+    it("rejects a document when any one lease value is changed", async function () {
+      await fc.assert(
+        fc.asyncProperty(leaseLeaves.filter((l) => l.length > 0), fc.nat(), fc.nat({ max: 1 }), async (leases, pick, field) => {
+          const verdict = verdictOf([], [], EPOCH, leases);
+          const doc = docOf(verdict, [], [], leases);
+          const i = pick % leases.length;
+          const entry = doc.leases![i];
+          const value = BigInt(entry[1 + field]);
+          entry[1 + field] = (value === 0n ? 1n : value - 1n).toString();
+          const error = await runInVm([EPOCH.toString(), "1", "http://a"], doc).then(
+            () => "confirmed",
+            (e: Error) => e.message,
+          );
+          expect(error).to.match(/^no quorum: 0 of 1 agree; a: leasesRoot mismatch$/);
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it("rejects leases not strictly ascending by id, out of range or malformed", async function () {
+      const [leased] = withLeases(good, own.verdict, LEASES);
+      const [a, b, c] = leased.leases!;
+      const bad: [string, unknown][] = [
+        ["bad leases[1]", [b, a, c]],
+        ["bad leases[1]", [a, a]],
+        ["bad leases[0]", [[a[0], a[1]]]],
+        ["bad leases[0]", [[...a, "0"]]],
+        ["bad leases[0]", [[1, a[1], a[2]]]],
+        ["bad leases[0]", [[a[0], "01", a[2]]]],
+        ["bad leases[0]", [[a[0], "-1", a[2]]]],
+        ["bad leases[0]", [[(1n << 256n).toString(), a[1], a[2]]]],
+        ["bad leases[0]", [[a[0], (1n << 64n).toString(), a[2]]]],
+        ["bad leases[0]", [[a[0], a[1], (1n << 32n).toString()]]],
+        ["bad leases[0]", ["1"]],
+        ["lists not arrays", {}],
+        ["lists: some null", null],
+      ];
+      for (const [message, list] of bad) {
+        const error = await runInVm([EPOCH.toString(), "1", "http://a"], { ...leased, leases: list }).catch((e: Error) => e.message);
+        expect(error, message).to.include(message);
+      }
+      const missing = await runInVm([EPOCH.toString(), "1", "http://a"], { ...leased, leases: undefined }).catch((e: Error) => e.message);
+      expect(missing).to.include("lists not arrays");
+      const badRoot = { ...leased, verdict: { ...leased.verdict, leasesRoot: "0x1234" } };
+      expect(await runInVm([EPOCH.toString(), "1", "http://a"], badRoot).catch((e: Error) => e.message)).to.include("bad leasesRoot");
     });
 
     it("rejects a document when any one leaf value is changed", async function () {
@@ -262,11 +369,11 @@ describe("oracles/functions verdict source", function () {
         const error = await runInVm([EPOCH.toString(), "1", "http://a"], { ...good, rewards: list }).catch((e: Error) => e.message);
         expect(error, message).to.include(message);
       }
-      const faults = await runInVm([EPOCH.toString(), "1", "http://a"], { ...good, faults: [[good.faults![0][0], 4, good.faults![0][2]]] })
+      const faults = await runInVm([EPOCH.toString(), "1", "http://a"], { ...good, faults: [[good.faults![0][0], 5, good.faults![0][2]]] })
         .catch((e: Error) => e.message);
       expect(faults).to.include("bad faults[0]");
       const half = await runInVm([EPOCH.toString(), "1", "http://a"], { ...good, faults: null }).catch((e: Error) => e.message);
-      expect(half).to.include("rewards/faults: one null");
+      expect(half).to.include("lists: some null");
     });
   });
 

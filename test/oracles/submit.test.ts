@@ -289,6 +289,7 @@ describe("oracles/node submit stage", function () {
       devicesCounted: (1n << 32n) - 1n,
       rewardsRoot: ethers.id("rewards").toUpperCase().replace("0X", "0x"),
       faultsRoot: ethers.ZeroHash,
+      leasesRoot: ethers.id("leases"),
       totalWorkUnits: (1n << 256n) - 1n,
       dataHash: ethers.id("data"),
     };
@@ -308,6 +309,7 @@ describe("oracles/node submit stage", function () {
         devicesCounted: "4294967295",
         rewardsRoot: ethers.id("rewards"),
         faultsRoot: ethers.ZeroHash,
+        leasesRoot: ethers.id("leases"),
         totalWorkUnits: ((1n << 256n) - 1n).toString(),
         dataHash: ethers.id("data"),
       } satisfies EpochVerdictJson);
@@ -336,6 +338,7 @@ describe("oracles/node submit stage", function () {
         "devicesCounted",
         "rewardsRoot",
         "faultsRoot",
+        "leasesRoot",
         "totalWorkUnits",
         "dataHash",
       ]) {
@@ -382,7 +385,7 @@ describe("oracles/node submit stage", function () {
     });
 
     it("rejects bad bytes32 values, naming the field", function () {
-      for (const key of ["rewardsRoot", "faultsRoot", "dataHash"]) {
+      for (const key of ["rewardsRoot", "faultsRoot", "leasesRoot", "dataHash"]) {
         for (const bad of [
           ethers.id("x").slice(0, 65),
           `${ethers.id("x")}00`,

@@ -14,6 +14,9 @@ import { aggregatedEpoch, deviceAddress } from "../helpers/leaves";
 const DOMAIN = hubDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
 const EPOCH = 7n;
 
+/** A lease entry of a verdict file (decimal strings, and what the document leaves out). */
+const LEASE_ENTRY = { leaseId: "3", deliveredBps: 9_000, delivered: "27000", breaches: "1", leaf: "0x" + "3".repeat(64), proof: [] };
+
 /** A verdict file with `count` rewards entries (only what the leaves document reads). */
 function syntheticFile(count: number): string {
   const rewards = Array.from({ length: count }, (_, i) => ({
@@ -22,7 +25,8 @@ function syntheticFile(count: number): string {
     leaf: "0x" + "1".repeat(64),
     proof: [],
   }));
-  return JSON.stringify({ rewards, faults: [{ device: "0x" + "f".repeat(40), kind: 1, evidence: "0x" + "2".repeat(64) }] });
+  const faults = [{ device: "0x" + "f".repeat(40), kind: 1, evidence: "0x" + "2".repeat(64) }];
+  return JSON.stringify({ rewards, faults, leases: [LEASE_ENTRY] });
 }
 
 describe("oracles/node GET /v1/verdicts/:epoch/leaves", function () {
@@ -76,11 +80,13 @@ describe("oracles/node GET /v1/verdicts/:epoch/leaves", function () {
     const r = await get();
     expect(r.status).to.equal(200);
     expect(r.type).to.match(/application\/json/);
+    const { leases } = JSON.parse(own.file) as { leases: { leaseId: string; delivered: string; breaches: string }[] };
     const expected: LeavesDocument = {
-      version: 1,
+      version: 2,
       verdict: verdictToJson(own.verdict),
       rewards: own.cumulative.map((l) => [l.device, l.cumulativeAmount.toString()]),
       faults: own.faults.map((f) => [f.device, f.kind, f.evidence]),
+      leases: leases.map((l) => [l.leaseId, l.delivered, l.breaches]),
     };
     expect(r.body).to.deep.equal(expected);
     // the rewards entry without a leaf (cumulative 0) is left out
@@ -116,7 +122,20 @@ describe("oracles/node GET /v1/verdicts/:epoch/leaves", function () {
     expect(fileReads).to.equal(2);
   });
 
-  it("nulls both lists when the document would exceed LEAVES_MAX_BYTES", async function () {
+  it("lists the file's leases as [leaseId, delivered, breaches] decimal strings, in file order", function () {
+    const second = { ...LEASE_ENTRY, leaseId: (1n << 255n).toString(), deliveredBps: null, delivered: "0", breaches: "0" };
+    const file = JSON.stringify({ ...JSON.parse(syntheticFile(1)), leases: [LEASE_ENTRY, second] });
+    const doc = JSON.parse(leavesDocument(own.verdict, file)) as LeavesDocument;
+    expect(doc.version).to.equal(2);
+    expect(doc.leases).to.deep.equal([
+      ["3", "27000", "1"],
+      [(1n << 255n).toString(), "0", "0"],
+    ]);
+    const none = JSON.parse(leavesDocument(own.verdict, JSON.stringify({ ...JSON.parse(file), leases: [] }))) as LeavesDocument;
+    expect(none.leases).to.deep.equal([]);
+  });
+
+  it("nulls all three lists when the document would exceed LEAVES_MAX_BYTES", async function () {
     const verdict = own.verdict;
     const size = (n: number): number => Buffer.byteLength(leavesDocument(verdict, syntheticFile(n)));
     const perEntry = size(2) - size(1);
@@ -125,8 +144,15 @@ describe("oracles/node GET /v1/verdicts/:epoch/leaves", function () {
     expect(size(fits)).to.be.at.most(LEAVES_MAX_BYTES);
     expect(under.rewards).to.have.length(fits);
     expect(under.faults).to.have.length(1);
+    expect(under.leases).to.have.length(1);
     const over = leavesDocument(verdict, syntheticFile(fits + 1));
-    expect(JSON.parse(over)).to.deep.equal({ version: 1, verdict: verdictToJson(verdict), rewards: null, faults: null });
+    expect(JSON.parse(over)).to.deep.equal({
+      version: 2,
+      verdict: verdictToJson(verdict),
+      rewards: null,
+      faults: null,
+      leases: null,
+    });
 
     saveOwn(verdict, ownDigest, syntheticFile(fits + 1));
     expect((await get()).body).to.deep.equal(JSON.parse(over));

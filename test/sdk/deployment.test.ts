@@ -225,10 +225,11 @@ describe("sdk/deployment: connectMeshwork and the integrator example", function 
       await f.hub.connect(f.outsider).finaliseVerdict(0);
       // The verdict file an oracle serves (oracles/aggregate format, the fields a claimant reads).
       const verdictFile = {
-        version: 1,
+        version: 2,
         epoch: "0",
         rewardsRoot: rewards.root,
         faultsRoot: faults.root,
+        leasesRoot: ethers.ZeroHash,
         rewards: [...rewards.entries()].map(([i, [device, cumulative]]) => ({
           device,
           cumulative: cumulative.toString(),

@@ -24,11 +24,11 @@ const ALICE_STAKE = 1_000n * MESH; // operatorFixture
 const ARBITRATOR_ROLE = ethers.id("ARBITRATOR_ROLE");
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const VERDICT_TYPE =
-  "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,uint256 totalWorkUnits," +
-  "bytes32 dataHash)";
+  "EpochVerdict(uint64 epoch,uint32 devicesCounted,bytes32 rewardsRoot,bytes32 faultsRoot,bytes32 leasesRoot," +
+  "uint256 totalWorkUnits,bytes32 dataHash)";
 /** An EpochVerdict as an event argument (positional, in struct order). */
 const verdictTuple = (v: EpochVerdict) =>
-  [v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.dataHash] as const;
+  [v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.leasesRoot, v.totalWorkUnits, v.dataHash] as const;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 const REASON = ethers.id("dispute: rewards root omits device alice-1");
@@ -308,7 +308,12 @@ describe("OracleHub", function () {
       const f = await loadFixture(hubFixture);
       const chainId = (await ethers.provider.getNetwork()).chainId;
       const domain = hubDomain(chainId, await f.hub.getAddress());
-      const verdict = makeVerdict(7n, { faultsRoot: ethers.id("faults"), totalWorkUnits: 123_456n, devicesCounted: 42n });
+      const verdict = makeVerdict(7n, {
+        faultsRoot: ethers.id("faults"),
+        leasesRoot: ethers.id("leases"),
+        totalWorkUnits: 123_456n,
+        devicesCounted: 42n,
+      });
       const digest = await f.hub.verdictDigest(verdict);
       expect(digest).to.equal(verdictDigest(domain, verdict));
       expect(digest).to.equal(ethers.TypedDataEncoder.hash(domain, VERDICT_TYPES, verdict));
@@ -317,6 +322,8 @@ describe("OracleHub", function () {
         { ...verdict, epoch: 8n },
         { ...verdict, rewardsRoot: ethers.id("other") },
         { ...verdict, faultsRoot: ethers.ZeroHash },
+        { ...verdict, leasesRoot: ethers.ZeroHash },
+        { ...verdict, leasesRoot: verdict.faultsRoot, faultsRoot: verdict.leasesRoot },
         { ...verdict, totalWorkUnits: 123_457n },
         { ...verdict, devicesCounted: 43n },
         { ...verdict, dataHash: ethers.id("other data") },
@@ -352,7 +359,11 @@ describe("OracleHub", function () {
   describe("submitVerdict", function () {
     it("accepts exactly 3 of 5 signatures from anyone, emits VerdictSubmitted and records the verdict", async function () {
       const f = await loadFixture(endedFixture);
-      const verdict = makeVerdict(f.epoch, { faultsRoot: ethers.id("faults root"), totalWorkUnits: 987n });
+      const verdict = makeVerdict(f.epoch, {
+        faultsRoot: ethers.id("faults root"),
+        leasesRoot: ethers.id("leases root"),
+        totalWorkUnits: 987n,
+      });
       const sigs = await signedBy(f.hub, verdict, f.oracles.slice(0, 3));
       const digest = verdictDigest(f.domain, verdict);
       await expect(f.hub.connect(f.outsider).submitVerdict(verdict, sigs))
@@ -367,6 +378,7 @@ describe("OracleHub", function () {
       expect(record.digest).to.equal(digest);
       expect(record.rewardsRoot).to.equal(verdict.rewardsRoot);
       expect(record.faultsRoot).to.equal(verdict.faultsRoot);
+      expect(record.leasesRoot).to.equal(verdict.leasesRoot);
       // Submission alone finalises nothing.
       expect((await f.hub.latestFinalised())[2]).to.equal(false);
     });
@@ -458,6 +470,35 @@ describe("OracleHub", function () {
           .to.be.revertedWithCustomError(f.hub, "NotCommitteeMember")
           .withArgs(f.epoch, recovered);
       }
+    });
+
+    it("binds leasesRoot: signatures over another leases root do not count; the signed root is stored", async function () {
+      const f = await loadFixture(endedFixture);
+      const signed = { ...f.verdict, leasesRoot: ethers.id("leases root") };
+      const sigs = await signedBy(f.hub, signed, f.oracles.slice(0, 3));
+      for (const leasesRoot of [ethers.ZeroHash, ethers.id("another leases root")]) {
+        const relayed = { ...signed, leasesRoot };
+        const digest = await f.hub.verdictDigest(relayed);
+        expect(digest).to.not.equal(await f.hub.verdictDigest(signed));
+        const recovered = ethers.recoverAddress(digest, sigs[0]);
+        expect(addressesOf(f.oracles)).to.not.include(recovered);
+        await expect(f.hub.submitVerdict(relayed, sigs))
+          .to.be.revertedWithCustomError(f.hub, "NotCommitteeMember")
+          .withArgs(f.epoch, recovered);
+      }
+      await expect(f.hub.submitVerdict(signed, sigs))
+        .to.emit(f.hub, "VerdictSubmitted")
+        .withArgs(f.epoch, verdictDigest(f.domain, signed), verdictTuple(signed), 3n);
+      const record = await f.hub.getVerdict(f.epoch);
+      expect(record.leasesRoot).to.equal(signed.leasesRoot);
+      expect(record.faultsRoot).to.equal(signed.faultsRoot);
+      expect(record.digest).to.equal(verdictDigest(f.domain, signed));
+
+      await time.increaseTo(record.challengeEndsAt);
+      await f.hub.finaliseVerdict(f.epoch);
+      const final = await f.hub.getVerdict(f.epoch);
+      expect(final.status).to.equal(VerdictStatus.Finalised);
+      expect(final.leasesRoot).to.equal(signed.leasesRoot);
     });
 
     it("rejects signatures made for another chain id", async function () {

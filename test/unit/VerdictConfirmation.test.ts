@@ -81,7 +81,7 @@ function answer(epoch: bigint, verdict: EpochVerdict): DonOutcome {
 
 /** An EpochVerdict as an event argument (positional, in struct order). */
 const verdictTuple = (v: EpochVerdict) =>
-  [v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.totalWorkUnits, v.dataHash] as const;
+  [v.epoch, v.devicesCounted, v.rewardsRoot, v.faultsRoot, v.leasesRoot, v.totalWorkUnits, v.dataHash] as const;
 
 async function submit(f: ConfirmationFixture, verdict: EpochVerdict): Promise<void> {
   await f.hub.submitVerdict(verdict, await signedBy(f.hub, verdict, f.oracles.slice(0, 3)));

@@ -29,7 +29,7 @@ function row(e: EpochRow, now: number): Html {
 <td>${challengeCell(e, now)}</td>
 <td>${e.finalisedAt === null ? html`<span class="muted">—</span>` : html`<span title="${formatTime(e.finalisedAt, true)}">${formatTime(e.finalisedAt)}</span>`}</td>
 <td class="num">${e.faultsApplied}${BigInt(e.slashed) > 0n ? html`<br><small>${mesh(e.slashed)}</small>` : null}</td>
-<td class="roots"><div><small class="muted">rewards</small> ${hash(e.rewardsRoot)}</div><div><small class="muted">faults</small> ${hash(e.faultsRoot)}</div><div><small class="muted">digest</small> ${hash(e.digest)}</div></td>
+<td class="roots"><div><small class="muted">rewards</small> ${hash(e.rewardsRoot)}</div><div><small class="muted">faults</small> ${hash(e.faultsRoot)}</div><div><small class="muted">leases</small> ${hash(e.leasesRoot)}</div><div><small class="muted">digest</small> ${hash(e.digest)}</div></td>
 <td>${e.confirmed ? html`<span class="ok" title="Chainlink Functions confirmed this verdict">✓ confirmed</span>` : html`<span class="muted">—</span>`}</td>
 </tr>`;
 }

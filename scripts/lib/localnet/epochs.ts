@@ -20,6 +20,7 @@ export interface VerdictFile {
   allocated: string;
   rewardsRoot: string;
   faultsRoot: string;
+  leasesRoot: string;
   dataHash: string;
   classes: { resourceClass: number; splitBps: number; pot: string; totalScore: string; allocated: string }[];
   rewards: {
@@ -31,6 +32,7 @@ export interface VerdictFile {
     proof: string[];
   }[];
   faults: { device: string; kind: number; evidence: string; proof: string[] }[];
+  leases: { leaseId: string; delivered: string; breaches: string; proof: string[] }[];
 }
 
 export interface OracleEndpoint {
