@@ -7,6 +7,7 @@ import type { ContractRunner } from "ethers";
 import {
   EmissionSchedule__factory,
   EpochSeed__factory,
+  Marketplace__factory,
   MeshToken__factory,
   OracleHub__factory,
   ProtocolConfig__factory,
@@ -16,6 +17,7 @@ import {
   Staking__factory,
   type EmissionSchedule,
   type EpochSeed,
+  type Marketplace,
   type MeshToken,
   type OracleHub,
   type ProtocolConfig,
@@ -37,6 +39,7 @@ export interface ProtocolContracts {
   seeds: EpochSeed;
   hub: OracleHub;
   distributor: RewardsDistributor;
+  marketplace: Marketplace;
 }
 
 /** Connects every contract of `deployment` to `runner`. Makes no call: nothing is checked against the chain here. */
@@ -51,6 +54,7 @@ export function connectProtocol(deployment: DeploymentFile, runner: ContractRunn
     seeds: EpochSeed__factory.connect(deployment.EpochSeed, runner),
     hub: OracleHub__factory.connect(deployment.OracleHub, runner),
     distributor: RewardsDistributor__factory.connect(deployment.RewardsDistributor, runner),
+    marketplace: Marketplace__factory.connect(deployment.Marketplace, runner),
   };
 }
 

@@ -90,6 +90,7 @@ export const deploymentFileSchema = z.object({
   EpochSeed: address,
   OracleHub: address,
   RewardsDistributor: address,
+  Marketplace: address,
   VotingPower: address.optional(),
   MeshTimelock: address.optional(),
   MeshGovernor: address.optional(),

@@ -24,4 +24,14 @@ library H3 {
         }
         return true;
     }
+
+    /// @notice True if `cell` lies inside `region` (both valid cells): `region` is `cell` or one of its ancestors,
+    /// i.e. `cell` at `region`'s resolution (its finer digits set to 7) equals `region`.
+    function contains(uint64 region, uint64 cell) internal pure returns (bool) {
+        uint64 res = (region >> RES_OFFSET) & 0xF;
+        if ((cell >> RES_OFFSET) & 0xF < res) return false;
+        uint64 unused = uint64((uint256(1) << ((15 - res) * 3)) - 1); // digits res + 1 .. 15, all ones (7)
+        uint64 resMask = uint64(0xF << RES_OFFSET);
+        return ((cell & ~resMask) | uint64(uint256(res) << RES_OFFSET) | unused) == region;
+    }
 }

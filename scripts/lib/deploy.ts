@@ -6,6 +6,7 @@ import type { ShapeParamsStruct } from "../../typechain-types/contracts/Emission
 import {
   EmissionSchedule__factory,
   EpochSeed__factory,
+  Marketplace__factory,
   MeshToken__factory,
   OracleHub__factory,
   RewardsDistributor__factory,
@@ -15,6 +16,7 @@ import {
   Staking__factory,
   type EmissionSchedule,
   type EpochSeed,
+  type Marketplace,
   type MeshToken,
   type OracleHub,
   type RewardsDistributor,
@@ -101,6 +103,7 @@ export interface ProtocolDeployment extends CoreDeployment {
   seeds: EpochSeed;
   hub: OracleHub;
   distributor: RewardsDistributor;
+  marketplace: Marketplace;
 }
 
 /** Coverage, Storage, ComputeGpu, ComputeCpu, Mapping, Energy. */
@@ -122,7 +125,8 @@ export function defaultEmission(budget: bigint): ShapeParamsStruct {
 }
 
 /**
- * Deploys the core, then EmissionSchedule, EpochSeed, OracleHub and RewardsDistributor, and wires the emission path: the
+ * Deploys the core, then EmissionSchedule, EpochSeed, OracleHub, RewardsDistributor and Marketplace (which holds no
+ * role and has no admin: its parameters live in ProtocolConfig), and wires the emission path: the
  * distributor is the token's only minter and the staking contract's rewards distributor, and the hub the slashing
  * module's reporter. The deployer keeps every admin
  * role (the governance deployment hands them to the timelock).
@@ -165,5 +169,8 @@ export async function deployProtocol(deployer: Signer, options: ProtocolDeployOp
   await (await token.grantRole(await token.MINTER_ROLE(), distributor)).wait();
   await (await staking.grantRole(await staking.DISTRIBUTOR_ROLE(), distributor)).wait();
   await (await slashing.grantRole(await slashing.REPORTER_ROLE(), hub)).wait();
-  return { ...core, schedule, seeds, hub, distributor };
+
+  const marketplace = await new Marketplace__factory(deployer).deploy(token, config, registry, staking, hub);
+  await marketplace.waitForDeployment();
+  return { ...core, schedule, seeds, hub, distributor, marketplace };
 }

@@ -23,6 +23,7 @@ export interface DeploymentRecord {
   EpochSeed: string;
   OracleHub: string;
   RewardsDistributor: string;
+  Marketplace: string;
   VotingPower: string;
   MeshTimelock: string;
   MeshGovernor: string;
@@ -73,6 +74,7 @@ export async function deploymentRecord(
     EpochSeed: await protocol.seeds.getAddress(),
     OracleHub: await protocol.hub.getAddress(),
     RewardsDistributor: await protocol.distributor.getAddress(),
+    Marketplace: await protocol.marketplace.getAddress(),
     VotingPower: await governance.votes.getAddress(),
     MeshTimelock: await governance.timelock.getAddress(),
     MeshGovernor: await governance.governor.getAddress(),

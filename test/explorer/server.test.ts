@@ -53,6 +53,7 @@ describe("explorer: server", function () {
     EpochSeed: addr(),
     OracleHub: addr(),
     RewardsDistributor: addr(),
+    Marketplace: addr(),
     block: 3,
   };
   let chain: Awaited<ReturnType<typeof fakeUpstream>>;

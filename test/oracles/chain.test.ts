@@ -43,6 +43,7 @@ async function deploymentOf(f: ProtocolFixture): Promise<Record<string, unknown>
     EpochSeed: await f.seeds.getAddress(),
     OracleHub: await f.hub.getAddress(),
     RewardsDistributor: await f.distributor.getAddress(),
+    Marketplace: await f.marketplace.getAddress(),
   };
 }
 

@@ -316,6 +316,7 @@ export async function deployNetwork(url: string, options: DeployNetworkOptions):
     EpochSeed: await contracts.seeds.getAddress(),
     OracleHub: await contracts.hub.getAddress(),
     RewardsDistributor: await contracts.distributor.getAddress(),
+    Marketplace: await contracts.marketplace.getAddress(),
     ...(governance === null
       ? {}
       : {
