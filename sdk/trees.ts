@@ -1,10 +1,10 @@
 /**
- * The rewards and faults Merkle trees, built exactly as `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of(values,
+ * The rewards, faults and leases Merkle trees, built exactly as `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of(values,
  * encoding)` builds them (same leaf hash, same leaf order, same layout, hence the same root and proofs; the property
  * test in test/sdk/trees.test.ts compares every root and proof), but fast enough for 1,000,000 leaves:
  *
  * - leaf = `keccak256(keccak256(abi.encode(...)))`, abi-encoded by hand for the two leaf types into one scratch
- *   buffer (`RewardsDistributor.leafHash`, `OracleHub.faultLeaf`);
+ *   buffer (`RewardsDistributor.leafHash`, `OracleHub.faultLeaf`, `Marketplace.leaseLeaf`);
  * - leaves sorted by hash (bytes ascending; equal hashes keep their input order, as OZ's stable sort does);
  * - nodes in one buffer of 32-byte nodes, OZ's layout: node 0 is the root, node i has children 2i + 1 and 2i + 2,
  *   the sorted leaves fill the last n slots in reverse order; a parent hashes its two children sorted;
@@ -30,16 +30,29 @@ export interface FaultLeaf {
   evidence: string;
 }
 
+/** One lease's cumulative delivery (a leaf of the leases tree). */
+export interface LeaseLeaf {
+  leaseId: bigint;
+  /** Cumulative delivered basis points over the lease's epochs with a verdict (uint64). */
+  delivered: bigint;
+  /** Cumulative epochs delivered below the lease's service level (uint32). */
+  breaches: bigint;
+}
+
 export const REWARD_LEAF_ENCODING = ["address", "uint256"];
 export const FAULT_LEAF_ENCODING = ["address", "uint8", "bytes32"];
+export const LEASE_LEAF_ENCODING = ["uint256", "uint64", "uint32"];
 
 /** A rewards-tree value as OZ's `StandardMerkleTree` holds it: [device, cumulativeAmount]. */
 export type RewardValue = [string, bigint];
 /** A faults-tree value: [device, kind, evidence]. */
 export type FaultValue = [string, number, string];
+/** A leases-tree value: [leaseId, delivered, breaches]. */
+export type LeaseValue = [bigint, bigint, bigint];
 
 export type RewardsTree = CompactMerkleTree<RewardValue>;
 export type FaultsTree = CompactMerkleTree<FaultValue>;
+export type LeasesTree = CompactMerkleTree<LeaseValue>;
 
 /** OZ's `StandardMerkleTreeData` (`standard-v1`), what `StandardMerkleTree.load` takes. */
 export interface StandardTreeData<T> {
@@ -60,6 +73,7 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const UINT256_MAX = (1n << 256n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
+const UINT32_MAX = (1n << 32n) - 1n;
 
 /** abi.encode of an address: 12 zero bytes then the 20 address bytes. */
 function encodeAddress(value: string, out: Buffer, offset: number): void {
@@ -98,6 +112,23 @@ const FAULT_CODEC: LeafCodec<FaultValue> = {
     out[63] = kind;
     if (typeof evidence !== "string" || !BYTES32.test(evidence)) throw new RangeError(`evidence is not bytes32 hex: ${String(evidence)}`);
     out.write(evidence.slice(2), 64, 32, "hex");
+  },
+};
+
+/** abi.encode of a uint64 or uint32 (`max` its largest value): 32 bytes big-endian. */
+function encodeSmallUint(value: bigint, max: bigint, what: string, out: Buffer, offset: number): void {
+  if (typeof value !== "bigint" || value < 0n || value > max) throw new RangeError(`${what} is out of range: ${String(value)}`);
+  out.fill(0, offset, offset + 24);
+  out.writeBigUInt64BE(value, offset + 24);
+}
+
+const LEASE_CODEC: LeafCodec<LeaseValue> = {
+  encoding: LEASE_LEAF_ENCODING,
+  size: 96,
+  encode([leaseId, delivered, breaches], out) {
+    encodeUint256(leaseId, out, 0);
+    encodeSmallUint(delivered, UINT64_MAX, "lease delivered (uint64)", out, 32);
+    encodeSmallUint(breaches, UINT32_MAX, "lease breaches (uint32)", out, 64);
   },
 };
 
@@ -262,6 +293,17 @@ export function buildRewardsTree(leaves: readonly RewardLeaf[]): RewardsTree {
 export function buildFaultsTree(leaves: readonly FaultLeaf[]): FaultsTree {
   const source = [...leaves];
   return CompactMerkleTree.build(FAULT_CODEC, source.length, (i) => [source[i].device, source[i].kind, source[i].evidence]);
+}
+
+/**
+ * The leases tree the marketplace verifies (`Marketplace.leaseLeaf(leaseId, delivered, breaches)`); same notes as
+ * `buildRewardsTree`.
+ *
+ * @throws RangeError on no leaves, a lease id outside uint256, `delivered` outside uint64 or `breaches` outside uint32.
+ */
+export function buildLeasesTree(leaves: readonly LeaseLeaf[]): LeasesTree {
+  const source = [...leaves];
+  return CompactMerkleTree.build(LEASE_CODEC, source.length, (i) => [source[i].leaseId, source[i].delivered, source[i].breaches]);
 }
 
 /** Root obtained by folding `proof` into `leaf` with sorted-pair hashing (OZ `processProof`), hex. */

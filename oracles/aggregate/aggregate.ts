@@ -6,6 +6,7 @@ import type { EpochVerdict } from "../../sdk/verdict";
 import { KIND_CLASSES, type JsonValue } from "../proof";
 import { AggregateInputError } from "./errors";
 import { sealVerdictFile } from "./file";
+import { leaseDelivery } from "./leases";
 import { classPot, compareAddress, qualityPpm, shareOf } from "./score";
 import type {
   AggregateInput,
@@ -19,7 +20,7 @@ import type {
 } from "./types";
 
 /** Version of the verdict file layout (bump on any change of its fields). */
-export const VERDICT_FILE_VERSION = 1;
+export const VERDICT_FILE_VERSION = 2;
 
 const CLASS_COUNT = Object.keys(ResourceClass).length;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
@@ -97,8 +98,20 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
   }));
   const rewardsRoot = rewardsTree?.root ?? ZeroHash;
 
+  // Leases: this epoch's delivery, the cumulative leases tree and the service-level faults.
+  const leaseResult = leaseDelivery({
+    epoch,
+    leases: input.leases,
+    previousLeases: input.previousLeases,
+    slaBreachEpochs: input.slaBreachEpochs,
+    devices,
+    outcomes,
+    address,
+  });
+  const { leases, leasesRoot } = leaseResult;
+
   // Faults and their tree.
-  const faultList = collectFaults(epoch, devices, outcomes, scores);
+  const faultList = collectFaults(epoch, devices, outcomes, scores, leaseResult.faults);
   const faultsTree = faultList.length === 0 ? null : buildFaultsTree(faultList);
   const faults: FaultEntry[] = faultList.map((f, i) => ({
     ...f,
@@ -119,6 +132,7 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
     devicesCounted: devicesCounted.toString(),
     rewardsRoot,
     faultsRoot,
+    leasesRoot,
     classes: classes.map((c) => ({
       resourceClass: c.resourceClass,
       splitBps: c.splitBps,
@@ -139,10 +153,33 @@ export function aggregateEpoch(input: AggregateInput): AggregateOutput {
       };
     }),
     faults: faults.map((f) => ({ device: f.device, kind: f.kind, evidence: f.evidence, leaf: f.leaf, proof: f.proof })),
+    leases: leases.map((l) => ({
+      leaseId: l.leaseId.toString(),
+      deliveredBps: l.deliveredBps,
+      delivered: l.delivered.toString(),
+      breaches: l.breaches.toString(),
+      leaf: l.leaf,
+      proof: l.proof,
+    })),
   };
   const { file, dataHash } = sealVerdictFile(body);
-  const verdict: EpochVerdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash };
-  return { epoch, rewards, classes, allocated, cumulative, rewardsRoot, faults, faultsRoot, totalWorkUnits, devicesCounted, verdict, file };
+  const verdict: EpochVerdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, leasesRoot, totalWorkUnits, dataHash };
+  return {
+    epoch,
+    rewards,
+    classes,
+    allocated,
+    cumulative,
+    rewardsRoot,
+    faults,
+    faultsRoot,
+    leases,
+    leasesRoot,
+    totalWorkUnits,
+    devicesCounted,
+    verdict,
+    file,
+  };
 }
 
 /** `keccak256(utf8("missed:" + epoch + ":" + device))`: the evidence of a MissedDuty fault the aggregate infers. */
@@ -155,6 +192,7 @@ export function missedDutyEvidence(epoch: bigint, device: string): string {
 interface KnownDevice {
   resourceClass: ResourceClass;
   status: DeviceStatus;
+  capacity: bigint;
 }
 
 type AddressNormaliser = (value: string, what: string) => string;
@@ -214,7 +252,8 @@ function indexDevices(input: AggregateInput, address: AddressNormaliser): Map<st
     if (!Number.isInteger(d.resourceClass) || d.resourceClass < 0 || d.resourceClass >= CLASS_COUNT) {
       throw new AggregateInputError("unknown resource class", { details: { device, resourceClass: d.resourceClass } });
     }
-    out.set(device, { resourceClass: d.resourceClass, status: statusOf(d.status) });
+    if (typeof d.capacity !== "bigint" || d.capacity < 0n) throw new AggregateInputError("negative capacity", { details: { device } });
+    out.set(device, { resourceClass: d.resourceClass, status: statusOf(d.status), capacity: d.capacity });
   }
   return out;
 }
@@ -280,12 +319,16 @@ function countVerified(devices: Map<string, KnownDevice>, outcomes: readonly Pro
   return counted.size;
 }
 
-/** One fault per (device, kind), evidence of the lowest nonce; MissedDuty for Active devices with no verified proof. */
+/**
+ * One fault per (device, kind), evidence of the lowest nonce; MissedDuty for Active devices with no verified proof;
+ * then the leases' ServiceLevelBreach faults (`leaseFaults`, one per device already) where no outcome gave that kind.
+ */
 function collectFaults(
   epoch: bigint,
   devices: Map<string, KnownDevice>,
   outcomes: readonly ProofOutcome[], // sorted by (device, nonce): the first hit per key has the lowest nonce
   scores: Map<string, bigint>,
+  leaseFaults: readonly { device: string; kind: FaultKind; evidence: string }[],
 ): { device: string; kind: FaultKind; evidence: string }[] {
   const faults = new Map<string, { device: string; kind: FaultKind; evidence: string }>();
   for (const o of outcomes) {
@@ -299,6 +342,10 @@ function collectFaults(
     if (d.status !== DeviceStatus.Active || scores.has(device)) continue;
     const key = `${device}|${FaultKind.MissedDuty}`;
     if (!faults.has(key)) faults.set(key, { device, kind: FaultKind.MissedDuty, evidence: missedDutyEvidence(epoch, device) });
+  }
+  for (const f of leaseFaults) {
+    const key = `${f.device}|${f.kind}`;
+    if (!faults.has(key)) faults.set(key, f);
   }
   return [...faults.values()].sort((a, b) => compareAddress(a.device, b.device) || a.kind - b.kind);
 }

@@ -1,6 +1,7 @@
 import { Keccak256, keccak256Bytes } from "../../sdk/keccak";
 import { canonicalJson, type JsonValue } from "../proof";
 import { AggregateInputError } from "./errors";
+import type { LeaseCumulative } from "./types";
 
 /**
  * Canonical JSON of the verdict body plus its `dataHash` (keccak256 of the body's canonical JSON).
@@ -50,6 +51,29 @@ export function verdictFileDataHash(file: string): string {
   const { dataHash: _ignored, ...body } = parsed;
   void _ignored;
   return hashJson(canonicalJson(body));
+}
+
+/**
+ * The cumulative lease values of a verdict file (its `leases` entries), by lease id: the `previousLeases` of the next
+ * epoch's aggregation. A version-1 file (before leases) has none.
+ *
+ * @throws AggregateInputError on a malformed `leases` member.
+ */
+export function leasesOfVerdictFile(file: string | { leases?: unknown }): Map<bigint, LeaseCumulative> {
+  const parsed = (typeof file === "string" ? JSON.parse(file) : file) as { leases?: unknown };
+  const out = new Map<bigint, LeaseCumulative>();
+  if (parsed.leases === undefined) return out;
+  if (!Array.isArray(parsed.leases)) throw new AggregateInputError("verdict file: leases is not an array");
+  const uint = (v: unknown, what: string): bigint => {
+    if (typeof v !== "string" || !/^(0|[1-9][0-9]*)$/.test(v)) throw new AggregateInputError(`verdict file: bad lease ${what}`, { details: { value: v } });
+    return BigInt(v);
+  };
+  for (const entry of parsed.leases as { leaseId?: unknown; delivered?: unknown; breaches?: unknown }[]) {
+    const leaseId = uint(entry?.leaseId, "leaseId");
+    if (out.has(leaseId)) throw new AggregateInputError("verdict file: duplicate lease id", { details: { leaseId } });
+    out.set(leaseId, { delivered: uint(entry.delivered, "delivered"), breaches: uint(entry.breaches, "breaches") });
+  }
+  return out;
 }
 
 /** keccak256(utf8(json)) as hex. */

@@ -13,7 +13,7 @@ export interface DeviceState {
   operator: string;
   resourceClass: ResourceClass;
   status: DeviceStatusInput;
-  /** Declared capacity (informational here: see README "capacity"). */
+  /** Declared capacity: weighs the devices of a lease (see README "Leases"); informational for rewards. */
   capacity: bigint;
 }
 
@@ -38,6 +38,49 @@ export interface AggregateInput {
   classSplitBps: readonly number[];
   /** Cumulative rewards per device from the last verdict (absent = 0). */
   previous: ReadonlyMap<string, bigint> | Readonly<Record<string, bigint>>;
+  /**
+   * The Marketplace's leases at epoch close, as the node filtered them (started by `epoch`, Active or ended after it).
+   * Only leases with `startEpoch <= epoch` are listed.
+   */
+  leases: readonly LeaseState[];
+  /** Cumulative delivery per lease id from the last verdict (absent = zeros; entries of unlisted leases are dropped). */
+  previousLeases: ReadonlyMap<bigint, LeaseCumulative>;
+  /** K = `ProtocolConfig` param `SlaBreachEpochs`: every K-th breach of a lease faults its under-delivering devices. */
+  slaBreachEpochs: number;
+}
+
+/** A lease as the aggregate needs it (`IMarketplace.getLease`). */
+export interface LeaseState {
+  /** The lease id (= its order id). */
+  leaseId: bigint;
+  /** The devices bound to the lease (1 to 8). */
+  devices: readonly string[];
+  /** First epoch of the lease. */
+  startEpoch: bigint;
+  /** Last epoch of the lease (inclusive). */
+  endEpoch: bigint;
+  /** Service level: an epoch delivered below it is a breach (0..10 000). */
+  minDeliveryBps: number;
+}
+
+/** A lease's cumulative leaf values. */
+export interface LeaseCumulative {
+  /** Sum of the delivered basis points of the lease's epochs with a verdict. */
+  delivered: bigint;
+  /** Number of those epochs delivered below the service level. */
+  breaches: bigint;
+}
+
+/** One listed lease: this epoch's delivery and its leases-tree leaf. */
+export interface LeaseDelivery {
+  leaseId: bigint;
+  /** Delivered basis points this epoch; null after the lease's end epoch (values carried unchanged). */
+  deliveredBps: number | null;
+  delivered: bigint;
+  breaches: bigint;
+  /** `Marketplace.leaseLeaf(leaseId, delivered, breaches)`. */
+  leaf: string;
+  proof: string[];
 }
 
 /** One device's result for the epoch (Active devices with at least one verified proof, or a non-zero cumulative). */
@@ -90,10 +133,14 @@ export interface AggregateOutput {
   /** The rewards-tree leaves, sorted by address. */
   cumulative: CumulativeLeaf[];
   rewardsRoot: string;
-  /** Sorted by (address, kind). */
+  /** Sorted by (address, kind); ServiceLevelBreach faults of the leases included. */
   faults: FaultEntry[];
   /** `ZeroHash` when there is no fault. */
   faultsRoot: string;
+  /** Listed leases sorted by lease id, with their leases-tree leaves. */
+  leases: LeaseDelivery[];
+  /** `ZeroHash` when no lease is listed. */
+  leasesRoot: string;
   totalWorkUnits: bigint;
   devicesCounted: bigint;
   verdict: EpochVerdict;

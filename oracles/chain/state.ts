@@ -139,7 +139,7 @@ function compareLower(a: string, b: string): number {
 }
 
 /** `items.map(fn)` with at most `limit` calls in flight; results in input order; rejects on the first failure. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -5,11 +5,12 @@
  * 1. **Seed.** If the current epoch has no seed yet, record it (EpochSeed.recordSeed).
  * 2. **Submit**, epoch by epoch from the oldest without a verdict, once the epoch has closed (a block after its end
  *    exists, so every oracle reads chain state at the same reference block):
- *    pull the epoch's proofs from every peer, verify and aggregate them on top of the previous submitted verdict's
- *    cumulative rewards, keep the verdict file, sign the verdict, share the signature with the peers, and relay the
- *    verdict once `threshold` committee members signed the same digest. While the epoch has no verdict on-chain the
- *    pull is repeated every tick and the verdict recomputed (and re-signed) whenever new proofs arrived, so oracles
- *    converge on the union of what any of them acknowledged.
+ *    pull the epoch's proofs from every peer, verify and aggregate them (with the Marketplace's leases of the epoch)
+ *    on top of the previous submitted verdict's cumulative rewards and lease deliveries, keep the verdict file, sign
+ *    the verdict, share the signature with the peers, and relay the verdict once `threshold` committee members signed
+ *    the same digest. While the epoch has no verdict on-chain the pull is repeated every tick and the verdict
+ *    recomputed (and re-signed) whenever new proofs arrived, so oracles converge on the union of what any of them
+ *    acknowledged.
  * 3. **Settle**, epoch by epoch: finalise a pending verdict once its challenge window has passed, expire an unruled
  *    dispute, and apply the faults of a finalised verdict (OracleHub.applyFault with the Merkle proofs of its file).
  *
@@ -36,13 +37,21 @@ import type { Logger } from "pino";
 
 import { Param, VerdictStatus } from "../../sdk/enums";
 import { hubDomain, signVerdict, verdictDigest, verdictToJson, type EpochVerdict } from "../../sdk/verdict";
-import { aggregateEpoch, verdictFileDataHash } from "../aggregate";
+import {
+  aggregateEpoch,
+  leasesOfVerdictFile,
+  verdictFileDataHash,
+  type LeaseCumulative,
+  type LeaseState,
+} from "../aggregate";
 import {
   epochWindow,
   isRevert,
   readEpochState,
+  readLeases,
   type ChainTime,
   type DeviceIndex,
+  type LeaseSource,
   type ProtocolContracts,
 } from "../chain";
 import { MeshworkError } from "../proof/errors";
@@ -85,6 +94,8 @@ export function backoffDelay(
 export interface EpochDriverOptions {
   /** Contracts connected to the oracle's signer (transactions are sent from it). */
   contracts: ProtocolContracts;
+  /** The Marketplace whose leases the verdicts cover; absent or null: a deployment without one (no leases). */
+  marketplace?: LeaseSource | null;
   /** The oracle key: signs verdicts and sends transactions. */
   signer: Signer;
   time: ChainTime;
@@ -111,6 +122,8 @@ interface PreviousVerdict {
   epoch: bigint | null;
   cumulative: Map<string, bigint>;
   allocated: bigint;
+  /** Cumulative delivery per lease id (none in a version-1 file). */
+  leases: Map<bigint, LeaseCumulative>;
 }
 
 interface ChainClock {
@@ -144,6 +157,8 @@ export class EpochDriver {
   private readonly inflight = new Map<string, { hash: string; at: number }>();
   /** Per epoch, the highest proof id when this oracle last computed (or, after a restart, first reused) its verdict. */
   private readonly computedAt = new Map<bigint, number>();
+  /** Per epoch, its leases and SlaBreachEpochs as read at its reference block (they do not change; pruned on advance). */
+  private readonly leaseInputs = new Map<bigint, { leases: LeaseState[]; slaBreachEpochs: number }>();
   /** Fault ids known to be penalised (they stay so). */
   private readonly penalised = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -287,6 +302,7 @@ export class EpochDriver {
     const current = this.currentEpoch();
     await this.recordSeed(current);
     while (this.submitCursor < current && (await this.submit(this.submitCursor)) === "advance") this.submitCursor++;
+    for (const epoch of this.leaseInputs.keys()) if (epoch < this.submitCursor) this.leaseInputs.delete(epoch);
     while (this.settleCursor < this.submitCursor && (await this.settle(this.settleCursor)) === "advance") {
       this.settleCursor++;
     }
@@ -368,6 +384,7 @@ export class EpochDriver {
     const state = await readEpochState(contracts, this.options.index, epoch);
     if (state === null) return null;
     const previous = await this.previousVerdict(epoch);
+    const { leases, slaBreachEpochs } = await this.leaseInput(epoch, state.referenceBlock);
     const emission = state.cumulativeEmission - previous.allocated;
     if (emission < 0n) {
       throw new MeshworkError(`previous verdicts allocated more than the emission up to epoch ${epoch}`);
@@ -391,6 +408,9 @@ export class EpochDriver {
       emission,
       classSplitBps: state.classSplitBps,
       previous: previous.cumulative,
+      leases,
+      previousLeases: previous.leases,
+      slaBreachEpochs,
     });
     const domain = this.verdictDomain();
     const digest = verdictDigest(domain, result.verdict).toLowerCase();
@@ -408,6 +428,7 @@ export class EpochDriver {
         devices: state.devices.length,
         counted: result.devicesCounted.toString(),
         faults: result.faults.length,
+        leases: result.leases.length,
         allocated: result.allocated.toString(),
         previousEpoch: previous.epoch?.toString() ?? null,
       },
@@ -441,9 +462,30 @@ export class EpochDriver {
   }
 
   /**
-   * The cumulative rewards this epoch builds on: those of the latest earlier epoch whose verdict is on-chain (pending,
-   * disputed or final), read from its verdict file (kept here or fetched from a peer and checked against the
-   * on-chain dataHash). Epochs skipped without a verdict roll their emission into this one.
+   * The Marketplace's leases of `epoch` and the SlaBreachEpochs parameter, both read at the epoch's reference block
+   * (so every oracle, and every recomputation, reads the same), once per epoch. No marketplace: no leases.
+   */
+  private async leaseInput(
+    epoch: bigint,
+    referenceBlock: number,
+  ): Promise<{ leases: LeaseState[]; slaBreachEpochs: number }> {
+    const cached = this.leaseInputs.get(epoch);
+    if (cached !== undefined) return cached;
+    const { marketplace } = this.options;
+    const [leases, k] = await Promise.all([
+      marketplace ? readLeases(marketplace, epoch, { blockTag: referenceBlock }) : Promise.resolve([]),
+      this.options.contracts.config.param(Param.SlaBreachEpochs, { blockTag: referenceBlock }),
+    ]);
+    const input = { leases, slaBreachEpochs: Number(k) };
+    this.leaseInputs.set(epoch, input);
+    return input;
+  }
+
+  /**
+   * The cumulative rewards and lease deliveries this epoch builds on: those of the latest earlier epoch whose verdict
+   * is on-chain (pending, disputed or final), read from its verdict file (kept here or fetched from a peer and checked
+   * against the on-chain dataHash). Epochs skipped without a verdict roll their emission into this one (and add
+   * nothing to the leases' delivery).
    */
   private async previousVerdict(epoch: bigint): Promise<PreviousVerdict> {
     const { hub } = this.options.contracts;
@@ -454,16 +496,17 @@ export class EpochDriver {
       const submitted = latestPerEpoch.get(p)!;
       if (Number(record.status) === VerdictStatus.None || record.digest.toLowerCase() !== submitted.digest) continue;
       const file = await this.verdictFile(submitted.digest, submitted.verdict);
+      const parsed = JSON.parse(file) as { rewards: { device: string; cumulative: string }[]; leases?: unknown };
       const cumulative = new Map<string, bigint>();
       let allocated = 0n;
-      for (const r of (JSON.parse(file) as { rewards: { device: string; cumulative: string }[] }).rewards) {
+      for (const r of parsed.rewards) {
         const amount = BigInt(r.cumulative);
         cumulative.set(r.device, amount);
         allocated += amount;
       }
-      return { epoch: p, cumulative, allocated };
+      return { epoch: p, cumulative, allocated, leases: leasesOfVerdictFile(parsed) };
     }
-    return { epoch: null, cumulative: new Map(), allocated: 0n };
+    return { epoch: null, cumulative: new Map(), allocated: 0n, leases: new Map() };
   }
 
   /** The verdict file with `digest`: from the store, else from the first peer that has it (checked, then kept). */
@@ -617,6 +660,7 @@ export class EpochDriver {
           devicesCounted: v.devicesCounted,
           rewardsRoot: v.rewardsRoot,
           faultsRoot: v.faultsRoot,
+          leasesRoot: v.leasesRoot,
           totalWorkUnits: v.totalWorkUnits,
           dataHash: v.dataHash,
         },

@@ -83,6 +83,7 @@ export async function startOracleNode(
   });
   const driver = new EpochDriver({
     contracts,
+    marketplace: contracts.marketplace,
     signer: wallet,
     time,
     index: new DeviceIndex(contracts.registry),

@@ -100,6 +100,9 @@ function makeInput(deviceCount: number): AggregateInput {
     emission: 1_000_000n * 10n ** 18n,
     classSplitBps: [3_000, 2_000, 1_500, 1_500, 1_000, 1_000],
     previous,
+    leases: [],
+    previousLeases: new Map(),
+    slaBreachEpochs: 3,
   };
 }
 

@@ -42,5 +42,8 @@ export function aggregatedEpoch(epoch: bigint, { devices = 6, paid = 4, salt = "
     emission: 10n ** 21n + 7n,
     classSplitBps: [10_000, 0, 0, 0, 0, 0],
     previous: paid > 0 ? { [deviceAddress(`leaves:${salt}:gone`)]: 5n * 10n ** 18n } : {},
+    leases: [],
+    previousLeases: new Map(),
+    slaBreachEpochs: 3,
   });
 }

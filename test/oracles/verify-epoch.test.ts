@@ -451,6 +451,9 @@ describe("oracles/verify/epoch", () => {
         emission: 10n ** 24n,
         classSplitBps: [2_000, 2_000, 1_500, 1_500, 1_500, 1_500],
         previous: new Map(),
+        leases: [],
+        previousLeases: new Map(),
+        slaBreachEpochs: 3,
       });
       const rewardOf = new Map(agg.rewards.map((r) => [r.device, r.reward]));
       const faultsOfDevice = (d: string) => agg.faults.filter((f) => f.device === d).map((f) => f.kind);

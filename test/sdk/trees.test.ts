@@ -1,18 +1,21 @@
 import { keccak_256 } from "@noble/hashes/sha3";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
-import { getAddress, hexlify } from "ethers";
+import { AbiCoder, getAddress, hexlify, keccak256 } from "ethers";
 import fc from "fast-check";
 
 import { FaultKind } from "../../sdk/enums";
 import { Keccak256, keccak256Bytes, keccak256Into, keccak256PairInto, keccak256Short } from "../../sdk/keccak";
 import {
   buildFaultsTree,
+  buildLeasesTree,
   buildRewardsTree,
   FAULT_LEAF_ENCODING,
+  LEASE_LEAF_ENCODING,
   processProof,
   REWARD_LEAF_ENCODING,
   type FaultLeaf,
+  type LeaseLeaf,
   type RewardLeaf,
 } from "../../sdk/trees";
 import { seedFromEnv } from "../helpers/property";
@@ -44,6 +47,12 @@ const faultLeafArb: fc.Arbitrary<FaultLeaf> = fc.record({
   device: deviceArb,
   kind: fc.constantFrom(...Object.values(FaultKind)),
   evidence: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hex(b)),
+});
+/** Lease ids and cumulative values at their type bounds, and small ones (so equal leaves occur). */
+const leaseLeafArb: fc.Arbitrary<LeaseLeaf> = fc.record({
+  leaseId: fc.oneof(fc.bigInt({ min: 1n, max: 20n }), fc.constantFrom(0n, (1n << 256n) - 1n), fc.bigInt({ min: 0n, max: (1n << 256n) - 1n })),
+  delivered: fc.oneof(fc.bigInt({ min: 0n, max: 100_000n }), fc.constantFrom(0n, (1n << 64n) - 1n)),
+  breaches: fc.oneof(fc.bigInt({ min: 0n, max: 30n }), fc.constantFrom((1n << 32n) - 1n)),
 });
 
 describe("sdk/trees", function () {
@@ -168,6 +177,47 @@ describe("sdk/trees", function () {
         }),
         { numRuns: 60, ...seedFromEnv("TREES_SEED") },
       );
+    });
+  });
+
+  describe("leases tree", function () {
+    it("has StandardMerkleTree's root, leaf hashes and proofs for random leaf sets", function () {
+      fc.assert(
+        fc.property(fc.array(leaseLeafArb, { minLength: 1, maxLength: 200 }), (leaves) => {
+          const values = leaves.map((l) => [l.leaseId, l.delivered, l.breaches] as [bigint, bigint, bigint]);
+          const tree = buildLeasesTree(leaves);
+          const oz = StandardMerkleTree.of(values, LEASE_LEAF_ENCODING);
+          expect(tree.root).to.equal(oz.root);
+          expect(tree.length).to.equal(oz.length);
+          for (let i = 0; i < leaves.length; i++) {
+            const proof = tree.getProof(i);
+            expect(proof).to.deep.equal(oz.getProof(i));
+            expect(tree.leafHashAt(i)).to.equal(oz.leafHash(values[i]));
+            expect(StandardMerkleTree.verify(tree.root, LEASE_LEAF_ENCODING, values[i], proof)).to.equal(true);
+            expect(processProof(tree.leafHashAt(i), proof)).to.equal(tree.root);
+          }
+          expect(tree.leafLookup(values[0])).to.equal(oz.leafLookup(values[0]));
+        }),
+        { numRuns: 100, ...seedFromEnv("TREES_SEED") },
+      );
+    });
+
+    it("leaf = keccak256(keccak256(abi.encode(uint256 leaseId, uint64 delivered, uint32 breaches)))", function () {
+      const tree = buildLeasesTree([{ leaseId: 7n, delivered: 25_000n, breaches: 2n }]);
+      const expected = keccak256(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint64", "uint32"], [7n, 25_000n, 2n])));
+      expect(tree.root).to.equal(expected);
+      expect(tree.leafHashAt(0)).to.equal(expected);
+      const loaded = StandardMerkleTree.load(tree.dump());
+      expect(loaded.root).to.equal(tree.root);
+    });
+
+    it("rejects values outside the leaf types", function () {
+      expect(() => buildLeasesTree([])).to.throw(RangeError);
+      expect(() => buildLeasesTree([{ leaseId: -1n, delivered: 0n, breaches: 0n }])).to.throw(RangeError);
+      expect(() => buildLeasesTree([{ leaseId: 1n << 256n, delivered: 0n, breaches: 0n }])).to.throw(RangeError);
+      expect(() => buildLeasesTree([{ leaseId: 1n, delivered: 1n << 64n, breaches: 0n }])).to.throw(RangeError, /uint64/);
+      expect(() => buildLeasesTree([{ leaseId: 1n, delivered: -1n, breaches: 0n }])).to.throw(RangeError, /uint64/);
+      expect(() => buildLeasesTree([{ leaseId: 1n, delivered: 0n, breaches: 1n << 32n }])).to.throw(RangeError, /uint32/);
     });
   });
 });
