@@ -1,6 +1,6 @@
 /**
  * Mirrors of the Solidity enums (contracts/types/Types.sol, contracts/interfaces/IProtocolConfig.sol,
- * contracts/interfaces/IEmissionSchedule.sol), in declaration order: the numbers are what the contracts take and
+ * contracts/interfaces/IEmissionSchedule.sol, IOracleHub.sol, IMarketplace.sol), in declaration order: the numbers are what the contracts take and
  * return.
  */
 
@@ -17,6 +17,14 @@ export type VerdictStatus = (typeof VerdictStatus)[keyof typeof VerdictStatus];
 /** `ConfirmationMode` of contracts/interfaces/IOracleHub.sol: how the hub uses its verdict confirmer. */
 export const ConfirmationMode = { CommitteeOnly: 0, MustAgree: 1, Fallback: 2 } as const;
 export type ConfirmationMode = (typeof ConfirmationMode)[keyof typeof ConfirmationMode];
+
+/** `OrderStatus` of contracts/interfaces/IMarketplace.sol. */
+export const OrderStatus = { None: 0, Open: 1, Leased: 2, Unfilled: 3, Cancelled: 4 } as const;
+export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
+
+/** `LeaseStatus` of contracts/interfaces/IMarketplace.sol. */
+export const LeaseStatus = { None: 0, Active: 1, Ended: 2 } as const;
+export type LeaseStatus = (typeof LeaseStatus)[keyof typeof LeaseStatus];
 
 /** `ConfirmationStatus` of contracts/interfaces/IFunctionsVerdictConfirmer.sol. */
 export const ConfirmationStatus = { None: 0, Pending: 1, Failed: 2, Confirmed: 3 } as const;

@@ -19,7 +19,7 @@ export type { ChainTimeOptions } from "./clock";
 export { toDeviceStatus, toResourceClass } from "./enums";
 export { ChainReadError, ChainTimeNotReadyError, DeploymentFileError, isRevert } from "./errors";
 export type { ErrorDecoder } from "./errors";
-export { LeaseStatus, readLeases } from "./leases";
+export { readLeases } from "./leases";
 export type { LeaseSource, ReadLeasesOptions } from "./leases";
 export { DeviceIndex, readEpochState, referenceBlock } from "./state";
 export type { DeviceIndexOptions, EpochChainState } from "./state";

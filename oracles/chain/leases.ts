@@ -11,6 +11,7 @@
  */
 import { getAddress } from "ethers";
 
+import { LeaseStatus } from "../../sdk/enums";
 import type { IMarketplace } from "../../typechain-types";
 import type { LeaseState } from "../aggregate/types";
 import { ChainReadError } from "./errors";
@@ -19,8 +20,6 @@ import { mapLimit } from "./state";
 /** What `readLeases` calls: `IMarketplace` or the `Marketplace` contract itself (typechain). */
 export type LeaseSource = Pick<IMarketplace, "orderCount" | "getLease" | "getAddress" | "runner">;
 
-/** `LeaseStatus` of IMarketplace.sol. */
-export const LeaseStatus = { None: 0, Active: 1, Ended: 2 } as const;
 
 export interface ReadLeasesOptions {
   /** Block to read at (default: latest). */

@@ -1,5 +1,5 @@
 /** Parsing of command arguments into typed values; bad input throws a CliError naming the argument. */
-import { getAddress, isAddress, parseEther } from "ethers";
+import { getAddress, isAddress, parseEther, parseUnits } from "ethers";
 
 import { CliError } from "./errors";
 
@@ -16,6 +16,19 @@ export function parseMesh(text: string, what = "amount"): bigint {
   if (wei === 0n) throw new CliError(`bad ${what} "${text}": must be more than zero`);
   if (wei > UINT256_MAX) throw new CliError(`bad ${what} "${text}": too large`);
   return wei;
+}
+
+/** A positive amount of a token with `decimals` decimals, in decimal ("12.5"), in the token's smallest units. */
+export function parseAmount(text: string, decimals: number, what = "amount", unit = "tokens"): bigint {
+  const trimmed = text.trim();
+  const fraction = decimals > 0 ? `(\\.\\d{1,${decimals}})?` : "";
+  if (!new RegExp(`^\\d+${fraction}$`).test(trimmed)) {
+    throw new CliError(`bad ${what} "${text}": expected ${unit} as a decimal number with at most ${decimals} decimals`);
+  }
+  const units = parseUnits(trimmed, decimals);
+  if (units === 0n) throw new CliError(`bad ${what} "${text}": must be more than zero`);
+  if (units > UINT256_MAX) throw new CliError(`bad ${what} "${text}": too large`);
+  return units;
 }
 
 /** An address in any spelling, checksummed. */

@@ -5,26 +5,21 @@
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { Command } from "commander";
-import { ZeroAddress, ZeroHash, getAddress, isAddress, isHexString } from "ethers";
+import { ZeroAddress, ZeroHash, getAddress } from "ethers";
 import { z } from "zod";
 
 import { parseAddress } from "./args";
 import { globalsOf, openSend, withSession, type SendSession } from "./context";
 import { CliError } from "./errors";
 import { formatMesh, print } from "./format";
+import { address, bytes32, decimal, fetchVerdictFile } from "./verdict-file";
 
 const LEAF_ENCODING = ["address", "uint256"];
 
 const verdictFileSchema = z.object({
-  epoch: z.string().regex(/^\d+$/),
-  rewardsRoot: z.string().refine((s) => isHexString(s, 32), { error: "must be bytes32 hex" }),
-  rewards: z.array(
-    z.object({
-      device: z.string().refine((s) => isAddress(s), { error: "must be an address" }),
-      cumulative: z.string().regex(/^\d+$/, { error: "must be a decimal integer" }),
-      proof: z.array(z.string().refine((s) => isHexString(s, 32), { error: "must be bytes32 hex" })),
-    }),
-  ),
+  epoch: decimal,
+  rewardsRoot: bytes32,
+  rewards: z.array(z.object({ device: address, cumulative: decimal, proof: z.array(bytes32) })),
 });
 
 type VerdictFile = z.infer<typeof verdictFileSchema>;
@@ -55,7 +50,7 @@ async function claim(s: SendSession, oracle: string, requested: string[] | undef
   const [epoch, root] = exists ? [finalEpoch, finalRoot] : [syncedEpoch, syncedRoot];
   if (!exists && syncedRoot === ZeroHash) throw new CliError("no finalised rewards root yet: nothing can be claimed");
 
-  const file = await fetchVerdictFile(oracle, epoch);
+  const file: VerdictFile = await fetchVerdictFile(oracle, epoch, verdictFileSchema);
   if (BigInt(file.epoch) !== epoch) {
     throw new CliError(`the oracle's verdict file is for epoch ${file.epoch}, not ${epoch}`);
   }
@@ -100,34 +95,4 @@ async function claim(s: SendSession, oracle: string, requested: string[] | undef
   for (const c of claims) total += c.cumulativeAmount - (await distributor.claimed(c.device));
   print(`claiming ${formatMesh(total)} for ${claims.length} device(s) at epoch ${epoch}`);
   await s.send("claim", distributor.claimMany(claims));
-}
-
-async function fetchVerdictFile(oracle: string, epoch: bigint): Promise<VerdictFile> {
-  let url: URL;
-  try {
-    url = new URL(`v1/verdicts/${epoch}/file`, oracle.endsWith("/") ? oracle : `${oracle}/`);
-  } catch {
-    throw new CliError(`--oracle ${oracle} is not a URL`);
-  }
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: unknown } }).cause;
-    const reason = typeof cause?.code === "string" ? cause.code : error instanceof Error ? error.message : String(error);
-    throw new CliError(`cannot reach the oracle at ${oracle} (${reason})`);
-  }
-  if (!response.ok) throw new CliError(`the oracle answered HTTP ${response.status} for ${url.pathname}`);
-  let json: unknown;
-  try {
-    json = await response.json();
-  } catch {
-    throw new CliError(`the oracle's verdict file for epoch ${epoch} is not JSON`);
-  }
-  const parsed = verdictFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliError(`the oracle's verdict file is malformed: ${issue.path.join(".") || "(root)"} ${issue.message}`);
-  }
-  return parsed.data;
 }

@@ -8,6 +8,7 @@ import {
   Fragment,
   Interface,
   formatEther,
+  formatUnits,
   getAddress,
   type InterfaceAbi,
   type JsonFragment,
@@ -21,6 +22,7 @@ import {
   EmissionSchedule__factory,
   EpochSeed__factory,
   FunctionsVerdictConfirmer__factory,
+  Marketplace__factory,
   MeshGovernor__factory,
   MeshTimelock__factory,
   MeshToken__factory,
@@ -43,6 +45,7 @@ const ABIS: readonly InterfaceAbi[] = [
   EpochSeed__factory.abi,
   OracleHub__factory.abi,
   RewardsDistributor__factory.abi,
+  Marketplace__factory.abi,
   VotingPower__factory.abi,
   MeshTimelock__factory.abi,
   MeshGovernor__factory.abi,
@@ -129,6 +132,7 @@ export class EventDecoder {
       meshwork.seeds,
       meshwork.hub,
       meshwork.distributor,
+      meshwork.marketplace,
       ...(meshwork.governance === null
         ? []
         : [meshwork.governance.votes, meshwork.governance.timelock, meshwork.governance.governor]),
@@ -162,6 +166,11 @@ export function receiptLines(label: string, receipt: TransactionReceipt, decoder
 /** "1234.5 MESH". */
 export function formatMesh(wei: bigint): string {
   return `${formatEther(wei)} MESH`;
+}
+
+/** An amount of a token with `decimals` decimals: "12.5 USDC" (MESH amounts read as `formatMesh` does). */
+export function formatAmount(amount: bigint, token: { decimals: number; symbol: string }): string {
+  return `${formatUnits(amount, token.decimals)} ${token.symbol}`;
 }
 
 /** A unix time as "2025-01-02T03:04:05Z (unix 1735787045)". */

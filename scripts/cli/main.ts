@@ -16,6 +16,7 @@ import { deviceCommand } from "./device";
 import { describeError } from "./errors";
 import { functionsCommand } from "./functions";
 import { govCommand } from "./gov";
+import { marketCommand } from "./market";
 import { stakingCommands } from "./staking";
 import { statusCommand } from "./status";
 
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
       "\nKeys are read from MESHWORK_KEY or --key-file and never printed. Amounts are MESH in decimal.\n" +
         "Run `npm run cli -- <command> --help` for a command's options.",
     );
-  for (const command of [deviceCommand(), ...stakingCommands(), claimCommand(), statusCommand(), govCommand(), functionsCommand()]) {
+  for (const command of [deviceCommand(), ...stakingCommands(), claimCommand(), statusCommand(), marketCommand(), govCommand(), functionsCommand()]) {
     inherit(command);
     program.addCommand(command);
   }

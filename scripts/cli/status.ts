@@ -5,6 +5,7 @@
 import { Command } from "commander";
 
 import { DeviceStatus, ResourceClass } from "../../sdk/enums";
+import type { DeviceStructOutput } from "../../typechain-types/contracts/ProviderRegistry";
 import { enumName, parseAddress } from "./args";
 import { globalsOf, openRead, withSession, type ReadSession } from "./context";
 import { formatDuration, formatMesh, formatTime, print, toJson } from "./format";
@@ -48,16 +49,8 @@ export function statusCommand(): Command {
 
 export async function operatorStatus(s: ReadSession, operator: string): Promise<OperatorStatus> {
   const { registry, staking } = s.meshwork;
-  const from = s.meshwork.deployment.block ?? 0;
-  const [registered, transferredIn] = await Promise.all([
-    registry.queryFilter(registry.filters.DeviceRegistered(undefined, operator), from),
-    registry.queryFilter(registry.filters.DeviceTransferred(undefined, undefined, operator), from),
-  ]);
-  const candidates = [...new Set([...registered, ...transferredIn].map((e) => e.args.device))];
   const devices: OperatorStatus["devices"] = [];
-  for (const device of candidates) {
-    const d = await registry.getDevice(device);
-    if (d.operator !== operator) continue; // transferred away since
+  for (const { device, record: d } of await operatorDevices(s, operator)) {
     devices.push({
       device,
       resourceClass: enumName(ResourceClass, d.resourceClass),
@@ -104,6 +97,26 @@ export async function operatorStatus(s: ReadSession, operator: string): Promise<
     unbonding,
     at: now,
   };
+}
+
+/** The devices `operator` operates now (registered to it or transferred in, and not transferred away since). */
+export async function operatorDevices(
+  s: ReadSession,
+  operator: string,
+): Promise<{ device: string; record: DeviceStructOutput }[]> {
+  const { registry } = s.meshwork;
+  const from = s.meshwork.deployment.block ?? 0;
+  const [registered, transferredIn] = await Promise.all([
+    registry.queryFilter(registry.filters.DeviceRegistered(undefined, operator), from),
+    registry.queryFilter(registry.filters.DeviceTransferred(undefined, undefined, operator), from),
+  ]);
+  const candidates = [...new Set([...registered, ...transferredIn].map((e) => e.args.device))];
+  const devices = [];
+  for (const device of candidates) {
+    const record = await registry.getDevice(device);
+    if (record.operator === operator) devices.push({ device, record });
+  }
+  return devices;
 }
 
 function statusLines(st: OperatorStatus): string[] {

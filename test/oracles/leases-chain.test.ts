@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { getAddress } from "ethers";
 
-import { LeaseStatus, readLeases, type LeaseSource } from "../../oracles/chain";
+import { readLeases, type LeaseSource } from "../../oracles/chain";
+import { LeaseStatus } from "../../sdk/enums";
 
 const dev = (n: number): string => getAddress("0x" + n.toString(16).padStart(2, "0").repeat(20));
 
