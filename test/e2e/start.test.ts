@@ -100,11 +100,25 @@ describe("e2e: npm start", function () {
     const confirmer = FunctionsVerdictConfirmer__factory.connect(summary.confirmer, provider);
     for (const { epoch } of confirmed) {
       const [submitted] = await hub.queryFilter(hub.filters.VerdictSubmitted(epoch));
-      const { devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash } = submitted.args.verdict;
-      const verdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, totalWorkUnits, dataHash };
+      const { devicesCounted, rewardsRoot, faultsRoot, leasesRoot, totalWorkUnits, dataHash } = submitted.args.verdict;
+      const verdict = { epoch, devicesCounted, rewardsRoot, faultsRoot, leasesRoot, totalWorkUnits, dataHash };
       expect(await confirmer.confirmedVerdict(epoch)).to.equal(await hub.verdictHash(verdict));
     }
     expect(Object.values(summary.jailed).reduce((s, n) => s + n, 0)).to.be.greaterThan(0);
+
+    // The customer's compute and storage leases ran epochs 1-2, were settled through their end and paid out.
+    const { marketplace, token } = connectProtocol(deployment, provider);
+    expect(summary.market.map((m) => m.resourceClass)).to.deep.equal(["ComputeCpu", "Storage"]);
+    for (const m of summary.market) {
+      const lease = await marketplace.getLease(m.leaseId);
+      expect(m.status, m.leaseId).to.equal("Ended");
+      expect(m.epochsSettled).to.equal(2);
+      expect(BigInt(m.paid) + BigInt(m.refunded)).to.equal(2n * lease.pricePerEpoch);
+      expect(BigInt(m.paid)).to.be.greaterThan(0n);
+      expect(BigInt(m.fees)).to.equal((BigInt(m.paid) * lease.feeBps) / 10_000n);
+      expect(await marketplace.credit(lease.provider, token)).to.equal(0n); // withdrawn
+    }
+    expect(BigInt(summary.market[1].bounties)).to.be.greaterThan(0n); // a keeper settled the storage lease
 
     for (const url of summary.oracles) expect(await portOpen(portOf(url)), url).to.equal(false);
     provider.destroy();

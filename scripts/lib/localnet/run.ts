@@ -34,6 +34,7 @@ import {
   type Network,
 } from "./network";
 import { confirmEpoch, deployLocalFunctions } from "./functions";
+import { rentalUsage, rentResources, settleRentals, type Rental, type RentalUsage } from "./market";
 import { oracleUrl, startOracle, type OracleNetworkSpec, type OracleSpec } from "./oracles";
 import { waitFor, type ServiceProcess } from "./process";
 
@@ -81,6 +82,8 @@ export interface Summary {
   faultsApplied: number;
   jailed: Record<string, number>;
   provider: { operator: string; device: string; claimed: string };
+  /** The customer's leases (compute and storage) and what they paid for verified delivery. */
+  market: RentalUsage[];
   governance: { proposalId: string; state: string; splitBefore: number[]; splitAfter: number[]; fromEpoch: number };
   /** The Chainlink Functions confirmer the proposal makes the hub wait for. */
   confirmer: string;
@@ -244,6 +247,24 @@ async function run(
   });
   log(`Provider ${providerKey.address} joined with the CLI: staked 100 MESH, registered device ${providerDevice.address}`);
 
+  // 4b. A customer rents CPU compute and storage: two sealed-bid reverse auctions, leases from the next epoch.
+  const customer = hardhatAccount(40, network.provider);
+  let rentals: Rental[] = [];
+  if (options.epochs >= 2) {
+    rentals = await rentResources(network, fleet, registered, {
+      customer,
+      epochs: options.epochs - 1,
+      cliProvider: { address: providerKey.address, device: providerDevice.address, cli },
+    });
+    for (const r of rentals) {
+      log(
+        `Market: ${className(r.resourceClass)} order ${r.leaseId}: ${r.bids} sealed bid${r.bids === 1 ? "" : "s"}; ${r.provider} won at ` +
+          `${mesh(r.pricePerEpoch)} MESH/epoch${r.losingPrice === null ? "" : ` (next best ${mesh(r.losingPrice)})`}; ` +
+          `lease runs epochs 1-${options.epochs - 1}, paid per verified delivery`,
+      );
+    }
+  }
+
   // 5. Governance: the genesis holder delegates its votes and proposes to move 10 % of emission to storage.
   const { schedule } = contracts;
   const { governor } = governance;
@@ -339,6 +360,8 @@ async function run(
         `${mesh(BigInt(settled.file.allocated))} MESH, ${settled.file.faults.length} faults penalised ` +
         `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
+    const leases = await settleRentals(network, rentals, settled.file, { customer, keeper: network.deployer });
+    if (leases.length > 0) log(`  leases ${leases.join(", ")} settled against the verdict's leases root`);
   };
   /**
    * Anyone may ask Chainlink Functions to confirm an epoch; the DON runs the source in Deno against the live oracles.
@@ -408,8 +431,23 @@ async function run(
     await (await distributor.connect(network.deployer).claimMany(pendingClaims.slice(k, k + 40))).wait();
   }
   log(`Claims: rewards of ${claims.length} devices paid into their operators' staking pools`);
+  if (rentals.length > 0) {
+    const { marketplace } = contracts;
+    const meshAddress = await contracts.token.getAddress();
+    if ((await marketplace.credit(providerKey.address, meshAddress)) > 0n) await cli("market", "withdraw");
+    const storage = rentals.find((r) => r.resourceClass === ResourceClass.Storage)!;
+    const wallet = registered.operators.find((o) => o.wallet.address === storage.provider)?.wallet;
+    if (wallet !== undefined && (await marketplace.credit(wallet.address, meshAddress)) > 0n) {
+      await (await marketplace.connect(wallet).withdraw(meshAddress)).wait();
+    }
+    if ((await marketplace.credit(customer.address, meshAddress)) > 0n) {
+      await (await marketplace.connect(customer).withdraw(meshAddress)).wait();
+    }
+    log("Market: the providers withdrew their earnings (the CLI provider with `market withdraw`), the customer its refunds");
+  }
 
   const summary = await summarise(network, fleet, files, summaryEpochs, {
+    market: await rentalUsage(network, rentals),
     rpcUrl: url,
     workdir,
     provider: { operator: providerKey.address, device: providerDevice.address },
@@ -450,6 +488,7 @@ async function summarise(
   files: Map<bigint, VerdictFile>,
   epochs: Summary["epochs"],
   ctx: {
+    market: RentalUsage[];
     rpcUrl: string;
     workdir: string;
     provider: { operator: string; device: string };
@@ -509,6 +548,7 @@ async function summarise(
     faultsApplied: penalties.length,
     jailed,
     provider: { ...ctx.provider, claimed: (await distributor.claimed(ctx.provider.device)).toString() },
+    market: ctx.market,
     governance: {
       proposalId: ctx.governance.proposalId.toString(),
       state: ctx.governance.state,
@@ -568,6 +608,28 @@ function printSummary(s: Summary, log: (line: string) => void): void {
       `scheduled for epochs 0-${s.epochs.length - 1} (minted ${mesh(BigInt(s.emission.minted))}); ` +
       `claimed ${mesh(BigInt(s.totalClaimed))}. The rest is rounding dust and the pots of classes nobody earned.`,
   );
+  if (s.market.length > 0) {
+    log("");
+    table(
+      ["lease", "class", "price MESH/epoch", "epochs", "delivered", "paid to provider", "refunded", "fees", "bounties"],
+      s.market.map((m) => [
+        m.leaseId,
+        m.resourceClass,
+        mesh(BigInt(m.pricePerEpoch)),
+        String(m.epochsSettled),
+        `${m.deliveredPercent.toFixed(1)} %`,
+        mesh(BigInt(m.paid) - BigInt(m.fees) - BigInt(m.bounties)),
+        mesh(BigInt(m.refunded)),
+        mesh(BigInt(m.fees)),
+        mesh(BigInt(m.bounties)),
+      ]),
+    );
+    const paid = s.market.reduce((a, m) => a + BigInt(m.paid), 0n);
+    log(
+      `Paid usage: ${mesh(paid)} MESH paid from escrow for verified delivery, beside ` +
+        `${mesh(BigInt(s.emission.allocated))} MESH of emission.`,
+    );
+  }
   log(`Finalised epochs: ${s.finalisedEpochs}. Faults penalised: ${s.faultsApplied} (${mesh(BigInt(s.slashedTotal))} MESH slashed).`);
   log(`Jailed devices by behaviour: ${Object.entries(s.jailed).map(([b, n]) => `${n} ${b}`).join(", ") || "none"}.`);
   log(`Provider ${s.provider.operator}: device ${s.provider.device} claimed ${mesh(BigInt(s.provider.claimed))} MESH.`);
