@@ -91,18 +91,19 @@ contract Marketplace is IMarketplace {
         bytes32 s
     ) external returns (uint256 orderId) {
         // A front-run permit still leaves the allowance; if not, the transfer below fails.
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(address(terms.token)).permit(msg.sender, address(this), escrow, deadline, v, r, s) {} catch {}
         return _postOrder(terms, escrow);
     }
 
     /// @inheritdoc IMarketplace
     function cancelOrder(uint256 orderId) external {
-        Order storage o = _openOrder(orderId);
-        if (msg.sender != o.customer) revert NotCustomer(msg.sender);
-        if (o.bidCount != 0) revert OrderHasBids(orderId);
-        o.status = OrderStatus.Cancelled;
-        credit[o.customer][o.token] += o.escrow;
-        o.escrow = 0;
+        Order storage order = _openOrder(orderId);
+        if (msg.sender != order.customer) revert NotCustomer(msg.sender);
+        if (order.bidCount != 0) revert OrderHasBids(orderId);
+        order.status = OrderStatus.Cancelled;
+        credit[order.customer][order.token] += order.escrow;
+        order.escrow = 0;
         emit OrderCancelled(orderId);
     }
 
@@ -110,26 +111,26 @@ contract Marketplace is IMarketplace {
 
     /// @inheritdoc IMarketplace
     function commitBid(uint256 orderId, bytes32 commitment) external returns (uint256 bidIndex) {
-        Order storage o = _openOrder(orderId);
-        if (block.timestamp >= o.commitEndsAt) revert CommitWindowClosed(orderId, o.commitEndsAt);
-        if (msg.sender == o.customer) revert SelfBid(orderId);
+        Order storage order = _openOrder(orderId);
+        if (block.timestamp >= order.commitEndsAt) revert CommitWindowClosed(orderId, order.commitEndsAt);
+        if (msg.sender == order.customer) revert SelfBid(orderId);
         if (_bidSlot[orderId][msg.sender] != 0) revert AlreadyBid(orderId, msg.sender);
-        if (o.bidCount >= MAX_BIDS) revert TooManyBids(orderId);
+        if (order.bidCount >= MAX_BIDS) revert TooManyBids(orderId);
 
-        bidIndex = o.bidCount++;
+        bidIndex = order.bidCount++;
         _bidSlot[orderId][msg.sender] = bidIndex + 1;
         Bid storage bid = _bids[orderId].push();
         bid.provider = msg.sender;
         bid.commitment = commitment;
         emit BidCommitted(orderId, bidIndex, msg.sender, commitment);
-        if (o.bidDeposit != 0) _pull(mesh, msg.sender, o.bidDeposit);
+        if (order.bidDeposit != 0) _pull(mesh, msg.sender, order.bidDeposit);
     }
 
     /// @inheritdoc IMarketplace
     function revealBid(uint256 orderId, uint128 pricePerEpoch, address[] calldata devices, bytes32 salt) external {
-        Order storage o = _openOrder(orderId);
-        if (block.timestamp < o.commitEndsAt || block.timestamp >= o.revealEndsAt) {
-            revert RevealWindowNotOpen(orderId, o.commitEndsAt, o.revealEndsAt);
+        Order storage order = _openOrder(orderId);
+        if (block.timestamp < order.commitEndsAt || block.timestamp >= order.revealEndsAt) {
+            revert RevealWindowNotOpen(orderId, order.commitEndsAt, order.revealEndsAt);
         }
         uint256 slot = _bidSlot[orderId][msg.sender];
         if (slot == 0) revert NoBid(orderId, msg.sender);
@@ -138,10 +139,10 @@ contract Marketplace is IMarketplace {
         if (bidCommitment(orderId, msg.sender, pricePerEpoch, devices, salt) != bid.commitment) {
             revert CommitmentMismatch(orderId, msg.sender);
         }
-        if (pricePerEpoch == 0 || pricePerEpoch > o.maxPricePerEpoch) {
-            revert PriceOutOfRange(pricePerEpoch, o.maxPricePerEpoch);
+        if (pricePerEpoch == 0 || pricePerEpoch > order.maxPricePerEpoch) {
+            revert PriceOutOfRange(pricePerEpoch, order.maxPricePerEpoch);
         }
-        _checkQualified(o, msg.sender, devices);
+        _checkQualified(order, msg.sender, devices);
 
         bid.revealed = true;
         bid.pricePerEpoch = pricePerEpoch;
@@ -151,21 +152,21 @@ contract Marketplace is IMarketplace {
 
     /// @inheritdoc IMarketplace
     function closeAuction(uint256 orderId) external returns (bool leased) {
-        Order storage o = _openOrder(orderId);
-        if (block.timestamp < o.revealEndsAt) revert AuctionNotOver(orderId, o.revealEndsAt);
+        Order storage order = _openOrder(orderId);
+        if (block.timestamp < order.revealEndsAt) revert AuctionNotOver(orderId, order.revealEndsAt);
         Bid[] storage bids = _bids[orderId];
         uint256 winner = _selectWinner(bids);
-        _returnDeposits(orderId, o.bidDeposit, bids);
+        _returnDeposits(orderId, order.bidDeposit, bids);
 
         if (winner == NO_WINNER) {
-            o.status = OrderStatus.Unfilled;
-            credit[o.customer][o.token] += o.escrow;
-            o.escrow = 0;
+            order.status = OrderStatus.Unfilled;
+            credit[order.customer][order.token] += order.escrow;
+            order.escrow = 0;
             emit OrderUnfilled(orderId);
             return false;
         }
-        o.status = OrderStatus.Leased;
-        _startLease(orderId, o, bids[winner]);
+        order.status = OrderStatus.Leased;
+        _startLease(orderId, order, bids[winner]);
         return true;
     }
 
@@ -175,66 +176,66 @@ contract Marketplace is IMarketplace {
     function settle(uint256 leaseId, uint64 epoch, uint64 delivered, uint32 breaches, bytes32[] calldata proof)
         external
     {
-        Lease storage l = _activeLease(leaseId);
-        _checkDelivery(leaseId, l, epoch, delivered, breaches, proof);
-        uint64 through = epoch < l.endEpoch ? epoch : l.endEpoch;
-        uint256 due = through - l.settledThrough;
-        uint256 newlyDelivered = delivered - l.delivered;
+        Lease storage lease = _activeLease(leaseId);
+        _checkDelivery(leaseId, lease, epoch, delivered, breaches, proof);
+        uint64 through = epoch < lease.endEpoch ? epoch : lease.endEpoch;
+        uint256 due = through - lease.settledThrough;
+        uint256 newlyDelivered = delivered - lease.delivered;
         // Cumulative leaves cover every epoch up to `epoch`, and none carries more than the epochs it covers.
-        if (newlyDelivered > due * BPS || breaches - l.breaches > due) {
+        if (newlyDelivered > due * BPS || breaches - lease.breaches > due) {
             revert DeliveryExceedsTerm(leaseId, newlyDelivered, due * BPS);
         }
-        l.settledThrough = through;
-        l.delivered = delivered;
-        l.breaches = breaches;
-        _pay(leaseId, l, epoch, due * l.pricePerEpoch, (newlyDelivered * l.pricePerEpoch) / BPS);
-        if (through == l.endEpoch) _endLease(leaseId, l, false);
+        lease.settledThrough = through;
+        lease.delivered = delivered;
+        lease.breaches = breaches;
+        _pay(leaseId, lease, epoch, due * lease.pricePerEpoch, (newlyDelivered * lease.pricePerEpoch) / BPS);
+        if (through == lease.endEpoch) _endLease(leaseId, lease, false);
     }
 
     /// @inheritdoc IMarketplace
     function topUp(uint256 leaseId, uint256 amount) external {
-        Lease storage l = _activeLease(leaseId);
+        Lease storage lease = _activeLease(leaseId);
         if (amount == 0) revert ZeroAmount();
-        if (l.closing) revert LeaseClosing(leaseId);
-        if (config.currentEpoch() > l.endEpoch) revert LeaseRanOut(leaseId, l.endEpoch);
-        uint256 price = l.pricePerEpoch;
-        uint256 needed = (l.termEndEpoch - l.settledThrough) * price - l.escrow;
+        if (lease.closing) revert LeaseClosing(leaseId);
+        if (config.currentEpoch() > lease.endEpoch) revert LeaseRanOut(leaseId, lease.endEpoch);
+        uint256 price = lease.pricePerEpoch;
+        uint256 needed = (lease.termEndEpoch - lease.settledThrough) * price - lease.escrow;
         if (needed == 0) revert LeaseFullyFunded(leaseId);
 
         uint256 pulled = Math.min(amount, needed);
-        l.escrow += pulled;
-        l.endEpoch = (l.settledThrough + l.escrow / price).toUint64();
-        emit LeaseToppedUp(leaseId, msg.sender, pulled, l.endEpoch);
-        _pull(l.token, msg.sender, pulled);
+        lease.escrow += pulled;
+        lease.endEpoch = (lease.settledThrough + lease.escrow / price).toUint64();
+        emit LeaseToppedUp(leaseId, msg.sender, pulled, lease.endEpoch);
+        _pull(lease.token, msg.sender, pulled);
     }
 
     /// @inheritdoc IMarketplace
     function giveNotice(uint256 leaseId) external {
-        Lease storage l = _activeLease(leaseId);
-        if (msg.sender != l.customer && msg.sender != l.provider) revert NotLeaseParty(msg.sender);
-        if (l.closing) revert LeaseClosing(leaseId);
-        _cutEnd(l, config.currentEpoch() + config.param(Param.LeaseNoticeEpochs));
-        emit LeaseNoticeGiven(leaseId, msg.sender, l.endEpoch);
+        Lease storage lease = _activeLease(leaseId);
+        if (msg.sender != lease.customer && msg.sender != lease.provider) revert NotLeaseParty(msg.sender);
+        if (lease.closing) revert LeaseClosing(leaseId);
+        _cutEnd(lease, config.currentEpoch() + config.param(Param.LeaseNoticeEpochs));
+        emit LeaseNoticeGiven(leaseId, msg.sender, lease.endEpoch);
     }
 
     /// @inheritdoc IMarketplace
     function closeForBreach(uint256 leaseId) external {
-        Lease storage l = _activeLease(leaseId);
-        if (msg.sender != l.customer) revert NotCustomer(msg.sender);
+        Lease storage lease = _activeLease(leaseId);
+        if (msg.sender != lease.customer) revert NotCustomer(msg.sender);
         uint256 required = config.param(Param.SlaBreachEpochs);
-        if (l.breaches < required) revert NotEnoughBreaches(leaseId, l.breaches, required);
+        if (lease.breaches < required) revert NotEnoughBreaches(leaseId, lease.breaches, required);
         // A settled breach means an epoch of the lease has ended, so the current epoch is past its start.
-        _cutEnd(l, config.currentEpoch() - 1);
-        emit LeaseClosedForBreach(leaseId, l.breaches, l.endEpoch);
-        if (l.endEpoch == l.settledThrough) _endLease(leaseId, l, false);
+        _cutEnd(lease, config.currentEpoch() - 1);
+        emit LeaseClosedForBreach(leaseId, lease.breaches, lease.endEpoch);
+        if (lease.endEpoch == lease.settledThrough) _endLease(leaseId, lease, false);
     }
 
     /// @inheritdoc IMarketplace
     function expireLease(uint256 leaseId) external {
-        Lease storage l = _activeLease(leaseId);
-        uint256 endsAt = config.epochEnd(l.endEpoch) + SETTLEMENT_GRACE;
+        Lease storage lease = _activeLease(leaseId);
+        uint256 endsAt = config.epochEnd(lease.endEpoch) + SETTLEMENT_GRACE;
         if (block.timestamp < endsAt) revert SettlementGraceNotOver(leaseId, endsAt);
-        _endLease(leaseId, l, true);
+        _endLease(leaseId, lease, true);
     }
 
     /* PAYOUTS */
@@ -308,21 +309,21 @@ contract Marketplace is IMarketplace {
 
         uint256 commitEndsAt = block.timestamp + config.param(Param.BidCommitWindow);
         orderId = ++orderCount;
-        Order storage o = _orders[orderId];
-        o.customer = msg.sender;
-        o.status = OrderStatus.Open;
-        o.resourceClass = terms.resourceClass;
-        o.minDeliveryBps = terms.minDeliveryBps;
-        o.durationEpochs = terms.durationEpochs;
-        o.capacity = terms.capacity;
-        o.token = terms.token;
-        o.commitEndsAt = commitEndsAt.toUint40();
-        o.revealEndsAt = (commitEndsAt + config.param(Param.BidRevealWindow)).toUint40();
-        o.maxPricePerEpoch = terms.maxPricePerEpoch;
-        o.minStake = terms.minStake;
-        o.escrow = escrow;
-        o.bidDeposit = config.param(Param.BidDeposit);
-        o.region = terms.region;
+        Order storage order = _orders[orderId];
+        order.customer = msg.sender;
+        order.status = OrderStatus.Open;
+        order.resourceClass = terms.resourceClass;
+        order.minDeliveryBps = terms.minDeliveryBps;
+        order.durationEpochs = terms.durationEpochs;
+        order.capacity = terms.capacity;
+        order.token = terms.token;
+        order.commitEndsAt = commitEndsAt.toUint40();
+        order.revealEndsAt = (commitEndsAt + config.param(Param.BidRevealWindow)).toUint40();
+        order.maxPricePerEpoch = terms.maxPricePerEpoch;
+        order.minStake = terms.minStake;
+        order.escrow = escrow;
+        order.bidDeposit = config.param(Param.BidDeposit);
+        order.region = terms.region;
         emit OrderPosted(
             orderId,
             msg.sender,
@@ -340,35 +341,35 @@ contract Marketplace is IMarketplace {
     /// the lease's settled ones, and the cumulative values did not decrease.
     function _checkDelivery(
         uint256 leaseId,
-        Lease storage l,
+        Lease storage lease,
         uint64 epoch,
         uint64 delivered,
         uint32 breaches,
         bytes32[] calldata proof
     ) private view {
-        if (epoch <= l.settledThrough) revert AlreadySettled(leaseId, l.settledThrough);
+        if (epoch <= lease.settledThrough) revert AlreadySettled(leaseId, lease.settledThrough);
         VerdictRecord memory verdict = hub.getVerdict(epoch);
         if (verdict.status != VerdictStatus.Finalised) revert VerdictNotFinal(epoch);
         if (!MerkleProof.verifyCalldata(proof, verdict.leasesRoot, leaseLeaf(leaseId, delivered, breaches))) {
             revert InvalidDeliveryProof(leaseId, epoch);
         }
-        if (delivered < l.delivered || breaches < l.breaches) revert DeliveryDecreased(leaseId);
+        if (delivered < lease.delivered || breaches < lease.breaches) revert DeliveryDecreased(leaseId);
     }
 
     /// @dev Moves `cost` out of the escrow: `paid` to the provider less the fee and, for a third-party settler, the
     /// bounty; the rest to the customer.
-    function _pay(uint256 leaseId, Lease storage l, uint64 verdictEpoch, uint256 cost, uint256 paid) private {
-        uint256 fee = (paid * l.feeBps) / BPS;
-        uint256 bounty = msg.sender == l.customer || msg.sender == l.provider
+    function _pay(uint256 leaseId, Lease storage lease, uint64 verdictEpoch, uint256 cost, uint256 paid) private {
+        uint256 fee = (paid * lease.feeBps) / BPS;
+        uint256 bounty = msg.sender == lease.customer || msg.sender == lease.provider
             ? 0
             : (paid * config.param(Param.SettlementBountyBps)) / BPS;
-        l.escrow -= cost;
-        IERC20 token = l.token;
-        credit[l.provider][token] += paid - fee - bounty;
-        credit[l.customer][token] += cost - paid;
+        lease.escrow -= cost;
+        IERC20 token = lease.token;
+        credit[lease.provider][token] += paid - fee - bounty;
+        credit[lease.customer][token] += cost - paid;
         if (bounty != 0) credit[msg.sender][token] += bounty;
         feesAccrued[token] += fee;
-        emit LeaseSettled(leaseId, verdictEpoch, l.settledThrough, paid, cost - paid, fee, bounty, msg.sender);
+        emit LeaseSettled(leaseId, verdictEpoch, lease.settledThrough, paid, cost - paid, fee, bounty, msg.sender);
     }
 
     function _checkRegion(uint64[] calldata region) private pure {
@@ -379,29 +380,29 @@ contract Marketplace is IMarketplace {
     }
 
     /// @dev Reverts with the first reason the bid does not qualify for the order.
-    function _checkQualified(Order storage o, address provider, address[] calldata devices) private view {
+    function _checkQualified(Order storage order, address provider, address[] calldata devices) private view {
         uint256 n = devices.length;
         if (n == 0 || n > MAX_LEASE_DEVICES) revert InvalidDeviceList();
         uint256 capacity;
         for (uint256 i; i < n; ++i) {
             if (i != 0 && devices[i] <= devices[i - 1]) revert InvalidDeviceList();
-            capacity += _checkDevice(o, provider, devices[i]);
+            capacity += _checkDevice(order, provider, devices[i]);
         }
-        if (capacity < o.capacity) revert CapacityTooLow(capacity, o.capacity);
+        if (capacity < order.capacity) revert CapacityTooLow(capacity, order.capacity);
         uint256 stake = staking.selfStake(provider);
-        if (stake < o.minStake) revert StakeTooLow(stake, o.minStake);
+        if (stake < order.minStake) revert StakeTooLow(stake, order.minStake);
         uint256 jailed = registry.jailedDevices(provider);
         if (jailed != 0) revert ProviderHasJailedDevices(provider, jailed);
     }
 
-    function _checkDevice(Order storage o, address provider, address device) private view returns (uint256) {
+    function _checkDevice(Order storage order, address provider, address device) private view returns (uint256) {
         Device memory d = registry.getDevice(device);
         if (d.operator != provider) revert NotDeviceOperator(device, provider);
         if (d.status != DeviceStatus.Active) revert DeviceNotActive(device);
-        if (d.resourceClass != o.resourceClass) revert WrongResourceClass(device, d.resourceClass);
+        if (d.resourceClass != order.resourceClass) revert WrongResourceClass(device, d.resourceClass);
         uint256 leased = leaseOfDevice[device];
         if (leased != 0) revert DeviceLeased(device, leased);
-        if (o.region.length != 0 && !_inRegion(o.region, d.location)) revert OutsideRegion(device, d.location);
+        if (order.region.length != 0 && !_inRegion(order.region, d.location)) revert OutsideRegion(device, d.location);
         return d.capacity;
     }
 
@@ -454,69 +455,69 @@ contract Marketplace is IMarketplace {
         feesAccrued[mesh] += forfeitedTotal;
     }
 
-    function _startLease(uint256 leaseId, Order storage o, Bid storage bid) private {
+    function _startLease(uint256 leaseId, Order storage order, Bid storage bid) private {
         uint128 price = bid.pricePerEpoch;
         uint64 start = config.currentEpoch() + 1;
         // The escrow pays at least one epoch: it covers the maximum price, and the winning price is at most that.
-        uint256 epochs = Math.min(o.durationEpochs, o.escrow / price);
+        uint256 epochs = Math.min(order.durationEpochs, order.escrow / price);
         uint256 cost = epochs * price;
-        uint256 surplus = o.escrow - cost;
-        o.escrow = 0;
+        uint256 surplus = order.escrow - cost;
+        order.escrow = 0;
 
-        Lease storage l = _leases[leaseId];
-        l.customer = o.customer;
-        l.status = LeaseStatus.Active;
-        l.minDeliveryBps = o.minDeliveryBps;
-        l.feeBps = config.param(Param.MarketFeeBps).toUint16();
-        l.provider = bid.provider;
-        l.startEpoch = start;
-        l.termEndEpoch = start + o.durationEpochs - 1;
-        l.token = o.token;
-        l.endEpoch = (start + epochs - 1).toUint64();
-        l.settledThrough = start - 1;
-        l.pricePerEpoch = price;
-        l.escrow = cost;
-        l.devices = bid.devices;
+        Lease storage lease = _leases[leaseId];
+        lease.customer = order.customer;
+        lease.status = LeaseStatus.Active;
+        lease.minDeliveryBps = order.minDeliveryBps;
+        lease.feeBps = config.param(Param.MarketFeeBps).toUint16();
+        lease.provider = bid.provider;
+        lease.startEpoch = start;
+        lease.termEndEpoch = start + order.durationEpochs - 1;
+        lease.token = order.token;
+        lease.endEpoch = (start + epochs - 1).toUint64();
+        lease.settledThrough = start - 1;
+        lease.pricePerEpoch = price;
+        lease.escrow = cost;
+        lease.devices = bid.devices;
         for (uint256 i; i < bid.devices.length; ++i) {
             leaseOfDevice[bid.devices[i]] = leaseId;
         }
-        if (surplus != 0) credit[o.customer][o.token] += surplus;
-        emit LeaseStarted(leaseId, o.customer, bid.provider, price, start, l.endEpoch, bid.devices);
+        if (surplus != 0) credit[order.customer][order.token] += surplus;
+        emit LeaseStarted(leaseId, order.customer, bid.provider, price, start, lease.endEpoch, bid.devices);
     }
 
     /// @dev Marks the lease closing and ends it no later than `last` (never before its last settled epoch); the escrow
     /// for the epochs cut off is credited back to the customer.
-    function _cutEnd(Lease storage l, uint256 last) private {
-        l.closing = true;
-        if (last >= l.endEpoch) return;
-        uint64 end = last > l.settledThrough ? uint64(last) : l.settledThrough;
-        uint256 keep = (end - l.settledThrough) * uint256(l.pricePerEpoch);
-        credit[l.customer][l.token] += l.escrow - keep;
-        l.escrow = keep;
-        l.endEpoch = end;
+    function _cutEnd(Lease storage lease, uint256 last) private {
+        lease.closing = true;
+        if (last >= lease.endEpoch) return;
+        uint64 end = last > lease.settledThrough ? uint64(last) : lease.settledThrough;
+        uint256 keep = (end - lease.settledThrough) * uint256(lease.pricePerEpoch);
+        credit[lease.customer][lease.token] += lease.escrow - keep;
+        lease.escrow = keep;
+        lease.endEpoch = end;
     }
 
-    function _endLease(uint256 leaseId, Lease storage l, bool expired) private {
-        uint256 refund = l.escrow;
-        l.escrow = 0;
-        l.status = LeaseStatus.Ended;
-        l.endedAt = config.currentEpoch();
-        for (uint256 i; i < l.devices.length; ++i) {
-            if (leaseOfDevice[l.devices[i]] == leaseId) delete leaseOfDevice[l.devices[i]];
+    function _endLease(uint256 leaseId, Lease storage lease, bool expired) private {
+        uint256 refund = lease.escrow;
+        lease.escrow = 0;
+        lease.status = LeaseStatus.Ended;
+        lease.endedAt = config.currentEpoch();
+        for (uint256 i; i < lease.devices.length; ++i) {
+            if (leaseOfDevice[lease.devices[i]] == leaseId) delete leaseOfDevice[lease.devices[i]];
         }
-        if (refund != 0) credit[l.customer][l.token] += refund;
+        if (refund != 0) credit[lease.customer][lease.token] += refund;
         emit LeaseEnded(leaseId, refund, expired);
     }
 
-    function _openOrder(uint256 orderId) private view returns (Order storage o) {
-        o = _orders[orderId];
-        if (o.status == OrderStatus.None) revert UnknownOrder(orderId);
-        if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
+    function _openOrder(uint256 orderId) private view returns (Order storage order) {
+        order = _orders[orderId];
+        if (order.status == OrderStatus.None) revert UnknownOrder(orderId);
+        if (order.status != OrderStatus.Open) revert OrderNotOpen(orderId, order.status);
     }
 
-    function _activeLease(uint256 leaseId) private view returns (Lease storage l) {
-        l = _leases[leaseId];
-        if (l.status != LeaseStatus.Active) revert LeaseNotActive(leaseId, l.status);
+    function _activeLease(uint256 leaseId) private view returns (Lease storage lease) {
+        lease = _leases[leaseId];
+        if (lease.status != LeaseStatus.Active) revert LeaseNotActive(leaseId, lease.status);
     }
 
     /// @dev Pulls exactly `amount`: a token that delivers less (a transfer fee) is refused.

@@ -27,19 +27,21 @@ enum OrderStatus {
 }
 
 /// @notice A posted order and its auction.
+/// @dev Seven storage slots (plus the region's cells), the fewest these fields fit in.
+// solhint-disable-next-line gas-struct-packing
 struct Order {
     address customer;
     OrderStatus status;
     ResourceClass resourceClass;
     uint16 minDeliveryBps;
     uint32 durationEpochs;
-    uint64 capacity;
+    uint8 bidCount;
     IERC20 token;
     uint40 commitEndsAt; // bids are committed before this time
     uint40 revealEndsAt; // and revealed before this one; the auction closes after it
-    uint8 bidCount;
     uint128 maxPricePerEpoch;
     uint128 minStake;
+    uint64 capacity;
     uint256 escrow; // tokens the customer funded, held until the auction closes (then the lease's or refunded)
     uint256 bidDeposit; // MESH each bid deposits (the parameter when the order was posted)
     uint64[] region;
@@ -247,8 +249,8 @@ interface IMarketplace {
     /// @notice Time after a lease's last epoch ends before it may expire unsettled.
     function SETTLEMENT_GRACE() external view returns (uint256);
 
-    /// @notice Posts an order and pulls `escrow` of `terms.token` from the caller (approved beforehand). The escrow must
-    /// pay for at least one epoch at the maximum price; it is credited back if the auction finds no provider.
+    /// @notice Posts an order and pulls `escrow` of `terms.token` from the caller (approved beforehand). The escrow
+    /// must pay for at least one epoch at the maximum price; it is credited back if the auction finds no provider.
     function postOrder(OrderTerms calldata terms, uint256 escrow) external returns (uint256 orderId);
 
     /// @notice `postOrder` with an EIP-2612 permit for the escrow instead of an approval (a permit that fails, e.g.
@@ -293,8 +295,8 @@ interface IMarketplace {
     /// only what the term needs is pulled. Anyone (refunds go to the customer).
     function topUp(uint256 leaseId, uint256 amount) external;
 
-    /// @notice Gives notice: the lease runs `LeaseNoticeEpochs` more epochs (or less, if it ends sooner), and the escrow
-    /// beyond that is credited back to the customer. Customer or provider.
+    /// @notice Gives notice: the lease runs `LeaseNoticeEpochs` more epochs (or less, if it ends sooner), and the
+    /// escrow beyond that is credited back to the customer. Customer or provider.
     function giveNotice(uint256 leaseId) external;
 
     /// @notice Closes a lease whose settled breaches reached `SlaBreachEpochs`: it runs no further than the last
