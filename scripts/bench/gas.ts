@@ -6,6 +6,7 @@
 import {
   GAS_TARGETS,
   measureClaimsBySize,
+  measureMarketOperations,
   measureMissedEpochs,
   measureOperations,
   type EpochFigures,
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const missed = quick ? [1, 5] : [1, 10, 30];
 
   const operations = await measureOperations();
+  const market = await measureMarketOperations();
   const bySize = await measureClaimsBySize(sizes);
   const byMissed = await measureMissedEpochs(missed);
 
@@ -70,6 +72,18 @@ async function main(): Promise<void> {
     },
   });
   sections.push({
+    heading: "Marketplace",
+    notes: [
+      "An order's life, one transaction each (test/gas/scenarios.ts): the settlement pays three epochs with one leaf " +
+        "of a 1,000-lease tree (cumulative, so its cost does not grow with the epochs it covers). Closing an auction " +
+        "loops over its bids, at most MAX_BIDS (20): the last row is that worst case.",
+    ],
+    table: {
+      columns: ["operation", "gas", "target"],
+      rows: market.map((o) => [o.operation, fmt(o.gas), o.target === undefined ? "" : `<= ${fmt(o.target)}`]),
+    },
+  });
+  sections.push({
     heading: "Claim against the epochs since the device's last claim",
     notes: ["Same calldata (16-leaf trees, 4-element proofs); the root is cumulative, so one claim covers every missed epoch."],
     table: {
@@ -93,6 +107,7 @@ async function main(): Promise<void> {
     target("stake (operator's first)", Number(op("stake (operator's first)")), GAS_TARGETS.stake),
     target("relay a verdict, no faults (max over sizes)", maxOf(bySize.map((s) => s.first.relay)), GAS_TARGETS.relay),
     target("relay a verdict with a faults root", Number(op("relay a verdict (3 of 5 signatures)")), GAS_TARGETS.relay),
+    target("settle a lease (one leaf)", Number(market.find((o) => o.target !== undefined)!.gas), GAS_TARGETS.settle),
     target("repeat claim, synced (max over sizes)", maxOf(bySize.map((s) => s.again.claim)), GAS_TARGETS.claim),
     target("device's 1st claim, synced (max over sizes)", maxOf(bySize.map((s) => s.first.claim)), GAS_TARGETS.claim),
     target("claimMany per claim, repeat (max)", maxOf(bySize.map((s) => perClaim(s.again))), GAS_TARGETS.batchPerClaim),

@@ -10,6 +10,8 @@
  *   size starts from the same chain state and runs two epochs: in the first every claimed device claims for the first
  *   time (its `claimed` slot goes from zero to non-zero), in the second it claims again (the steady state).
  * - `measureMissedEpochs`: a claim after N epochs of finalised verdicts since the device's last claim.
+ * - `measureMarketOperations`: an order's life in the Marketplace, from posting to withdrawing the earnings, and the
+ *   closing of an auction with the most bids an order takes (its bounded loop's worst case).
  *
  * The claims fixture first runs one warm-up epoch (epoch 1; epoch 0 is skipped) whose rewards a separate device of
  * alice claims, so that protocol-wide slots (distributor totals, root epoch, Staking's reserve and alice's operator
@@ -19,7 +21,7 @@ import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-networ
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 
-import { buildFaultsTree, buildRewardsTree, type RewardLeaf } from "../../sdk/trees";
+import { buildFaultsTree, buildLeasesTree, buildRewardsTree, type RewardLeaf } from "../../sdk/trees";
 import { signRegistration, deviceWallet } from "../helpers/devices";
 import {
   DAY,
@@ -34,6 +36,7 @@ import {
   ResourceClass,
   type ProtocolFixture,
 } from "../helpers/fixtures";
+import { commitBid, marketFixture, orderTerms, postOrder, revealBid, toClose, toReveal } from "../helpers/market";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
 
 /** The issue's targets, in gas. */
@@ -41,6 +44,8 @@ export const GAS_TARGETS = {
   register: 150_000n,
   stake: 100_000n,
   relay: 150_000n,
+  /** Settling a lease for any number of epochs with one leaf of a 1,000-lease tree. */
+  settle: 150_000n,
   claim: 80_000n,
   batchPerClaim: 50_000n,
 } as const;
@@ -76,7 +81,7 @@ export function filler(count: number, seed: number): RewardLeaf[] {
 async function settle(
   f: ProtocolFixture,
   epoch: bigint,
-  roots: { rewardsRoot: string; faultsRoot?: string },
+  roots: { rewardsRoot: string; faultsRoot?: string; leasesRoot?: string },
 ): Promise<{ relay: bigint; finalise: bigint }> {
   const endsAt = await f.config.epochEnd(epoch);
   if (BigInt(await time.latest()) < endsAt) await time.increaseTo(endsAt);
@@ -164,6 +169,58 @@ export async function measureOperations(): Promise<OperationGas[]> {
     "governance execute (one parameter)",
     await gasOf(g.governor.execute(proposal.targets, proposal.values, proposal.calldatas, descriptionHash)),
   );
+  return rows;
+}
+
+/* MARKETPLACE */
+
+/**
+ * An order's life: post (MESH escrow), commit and reveal a bid, close the auction, settle three epochs with one leaf
+ * of a 1,000-lease tree (by a third party, who earns the bounty), withdraw. Then an auction of `MAX_BIDS` sealed bids
+ * nobody revealed is closed: the bounded loop's worst case (every deposit credited back, less the forfeit).
+ */
+export async function measureMarketOperations(): Promise<OperationGas[]> {
+  const f = await loadFixture(marketFixture);
+  const rows: OperationGas[] = [];
+  const add = (operation: string, gas: bigint, target?: bigint) => rows.push({ operation, gas, target });
+  const price = 8n * MESH;
+
+  add("post an order (MESH escrow)", await gasOf(f.marketplace.connect(f.carol).postOrder(orderTerms(f, { durationEpochs: 30 }), 30n * price)));
+  const orderId = await f.marketplace.orderCount();
+  const bid = await commitBid(f, orderId, f.bob, price, [f.bobDisk]);
+  const losing = await commitBid(f, orderId, f.alice, price + MESH, [f.aliceDisks[0]]);
+  add("commit a sealed bid", await gasOf(f.marketplace.connect(f.dave).commitBid(orderId, ethers.id("gas: sealed"))));
+  await toReveal(f, orderId);
+  add("reveal a bid (one device)", await gasOf(revealBid(f, orderId, bid)));
+  await revealBid(f, orderId, losing);
+  await toClose(f, orderId);
+  add("close an auction (3 bids, one unrevealed)", await gasOf(f.marketplace.closeAuction(orderId)));
+
+  const lease = await f.marketplace.getLease(orderId);
+  const epoch = lease.startEpoch + 2n;
+  const leaves = Array.from({ length: 1_000 }, (_, i) => ({ leaseId: BigInt(i + 1), delivered: 30_000n, breaches: 0n }));
+  const tree = buildLeasesTree(leaves);
+  await settle(f, epoch, { rewardsRoot: ethers.id("gas: rewards"), leasesRoot: tree.root });
+  const i = leaves.findIndex((l) => l.leaseId === orderId);
+  add(
+    "settle a lease (3 epochs, one leaf of 1,000, third party)",
+    await gasOf(f.marketplace.connect(f.fisher).settle(orderId, epoch, 30_000n, 0n, tree.getProof(i))),
+    GAS_TARGETS.settle,
+  );
+  add("withdraw earnings", await gasOf(f.marketplace.connect(f.bob).withdraw(f.token)));
+
+  // MAX_BIDS bidders, each a fresh funded account.
+  const full = await postOrder(f, f.carol);
+  const max = Number(await f.marketplace.MAX_BIDS());
+  for (let k = 0; k < max; k++) {
+    const bidder = ethers.Wallet.createRandom(ethers.provider);
+    await f.governance.sendTransaction({ to: bidder.address, value: MESH });
+    await f.token.connect(f.governance).transfer(bidder.address, 10n * MESH);
+    await f.token.connect(bidder).approve(f.marketplace, ethers.MaxUint256);
+    await f.marketplace.connect(bidder).commitBid(full, ethers.id(`gas: bid ${k}`));
+  }
+  await toClose(f, full);
+  add(`close an auction (${max} bids, none revealed)`, await gasOf(f.marketplace.closeAuction(full)));
   return rows;
 }
 

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import {
   GAS_TARGETS,
   measureClaimsBySize,
+  measureMarketOperations,
   measureMissedEpochs,
   measureOperations,
   type EpochFigures,
@@ -71,5 +72,12 @@ describe("Gas: verdict relay, finalisation and rewards claims", function () {
     ]) {
       expect(gas(operation), operation).to.be.at.most(operation.startsWith("stake") ? GAS_TARGETS.stake : GAS_TARGETS.register);
     }
+  });
+
+  it("settles a lease within its target; an auction's bounded loop stays far below the block gas limit", async function () {
+    const rows = await measureMarketOperations();
+    const gas = (prefix: string) => rows.find((r) => r.operation.startsWith(prefix))!.gas;
+    expect(gas("settle a lease")).to.be.at.most(GAS_TARGETS.settle);
+    expect(gas("close an auction (20 bids")).to.be.at.most(1_500_000n);
   });
 });
