@@ -13,11 +13,12 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import { HostileDelegator__factory } from "../../typechain-types";
+import { HostileDelegator__factory, ReentrantToken__factory } from "../../typechain-types";
 import { buildRewardsTree } from "../../sdk/trees";
 import { VerdictStatus } from "../../sdk/enums";
 import { DAY, FaultKind, MESH, protocolFixture } from "../helpers/fixtures";
 import { deviceWallet, signRegistration, H3_CELL } from "../helpers/devices";
+import { orderTerms } from "../helpers/market";
 import { makeVerdict, signedBy } from "../helpers/verdicts";
 import { expectStakingSolvent, hostileProtocolFixture, type HostileFixture } from "./helpers";
 
@@ -295,6 +296,47 @@ describe("Security: re-entrancy through a hostile token and a contract delegator
       expect((await token.balanceOf(attackerAddress)) - before).to.equal(earned);
       expect(await distributor.totalClaimed()).to.equal(earned);
       await expectStakingSolvent(staking, token);
+    });
+  });
+
+  describe("Marketplace with a re-entrant payment token governance allowed", function () {
+    it("re-entering withdraw from the payout callback reverts NothingToWithdraw; re-entering from the escrow pull leaves the books whole", async function () {
+      const f = await loadFixture(protocolFixture);
+      const { marketplace, config, governance, carol } = f;
+      const token = await new ReentrantToken__factory(governance).deploy();
+      await config.connect(governance).setPaymentToken(token, true);
+      const attacker = await new HostileDelegator__factory(governance).deploy();
+      const attackerAddress = await attacker.getAddress();
+      const escrow = 100n * MESH;
+      await token.mint(attackerAddress, escrow);
+      await token.mint(carol.address, escrow);
+      await token.connect(carol).approve(marketplace, escrow);
+      await marketplace.connect(carol).postOrder(orderTerms(f, { token: await token.getAddress() }), escrow);
+      const call = (fn: string, args: unknown[]) => marketplace.interface.encodeFunctionData(fn as never, args as never);
+      await attacker.execute(token, token.interface.encodeFunctionData("approve", [await marketplace.getAddress(), escrow]));
+      await attacker.execute(token, token.interface.encodeFunctionData("setHook", [true]));
+
+      // From the escrow pull (sender callback, before its tokens move) the attacker cancels its own order: it is
+      // credited the escrow its transfer then pays in.
+      await attacker.arm(marketplace, call("cancelOrder", [2n]));
+      await expect(attacker.execute(marketplace, call("postOrder", [orderTerms(f, { token: await token.getAddress() }), escrow])))
+        .to.emit(attacker, "Reentered")
+        .withArgs(await marketplace.getAddress(), true, "0x");
+      expect(await marketplace.credit(attackerAddress, token)).to.equal(escrow);
+      expect(await token.balanceOf(marketplace)).to.equal(2n * escrow);
+
+      // From the payout (recipient callback, after the tokens moved) a second withdraw finds nothing.
+      await attacker.arm(marketplace, call("withdraw", [await token.getAddress()]));
+      await expect(attacker.execute(marketplace, call("withdraw", [await token.getAddress()])))
+        .to.emit(attacker, "Reentered")
+        .withArgs(
+          await marketplace.getAddress(),
+          false,
+          marketplace.interface.encodeErrorResult("NothingToWithdraw", [await token.getAddress()]),
+        );
+      expect(await token.balanceOf(attackerAddress)).to.equal(escrow);
+      expect(await token.balanceOf(marketplace)).to.equal(escrow); // carol's escrow, untouched
+      expect((await marketplace.getOrder(1n)).escrow).to.equal(escrow);
     });
   });
 
