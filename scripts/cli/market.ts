@@ -41,7 +41,6 @@ import { formatAmount, formatDuration, formatMesh, formatTime, print, toJson } f
 import { operatorDevices } from "./status";
 import { address, bytes32, decimal, fetchVerdictFile } from "./verdict-file";
 
-
 const BPS = 10_000n;
 const UINT32_MAX = (1n << 32n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;

@@ -657,6 +657,7 @@ function printJoin(s: Summary, key: string, oracles: readonly OracleEndpoint[], 
   log(`  npm run agent -- --key-file my-device.key --class ComputeCpu --capacity 4 --oracle ${oracles[0].url}`);
   log("  npm run cli -- status <your address>");
   log("  npm run cli -- functions status --epoch <n>   (the epoch's Chainlink Functions confirmation)");
+  log("  npm run cli -- market orders                  (open orders your devices can serve: market bid, then reveal)");
   log("For storage: --class Storage --capacity 1 on both, and --folder <a folder of your files> for the agent.");
   log(`Oracles up: ${oracles.map((o) => `${o.id} ${o.url}`).join(", ")} (logs in ${s.workdir}).`);
   log(`Watch it in the explorer: ${s.explorer}`);
