@@ -7,6 +7,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { FeeOnTransferToken__factory, type FeeOnTransferToken } from "../../typechain-types";
 import { DeviceStatus, FaultKind, H3_CELL, MESH, Param, ResourceClass, registerDevice } from "../helpers/fixtures";
 import { H3_CELL_2, deviceWallet } from "../helpers/devices";
+import { signPermit } from "../helpers/permit";
 import {
   BID_DEPOSIT,
   BPS,
@@ -127,15 +128,6 @@ function settleValue(f: LeaseFixture, tree: LeasesTree, value: [bigint, bigint, 
   throw new Error(`no leaf ${value.join(",")}`);
 }
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 /* TESTS */
 
@@ -361,19 +353,7 @@ describe("Marketplace", function () {
   describe("postOrderWithPermit", function () {
     async function permit(f: MarketFixture, value: bigint, deadline: bigint) {
       const owner = f.reporter; // holds MESH, never approved the marketplace
-      const domain = await f.token.eip712Domain();
-      const sig = await owner.signTypedData(
-        { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract },
-        PERMIT_TYPES,
-        {
-          owner: owner.address,
-          spender: await f.marketplace.getAddress(),
-          value,
-          nonce: await f.token.nonces(owner.address),
-          deadline,
-        },
-      );
-      return ethers.Signature.from(sig);
+      return signPermit(f.token, owner, owner.address, await f.marketplace.getAddress(), value, deadline);
     }
 
     it("posts the order with a MESH permit instead of an approval", async function () {

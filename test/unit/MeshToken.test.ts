@@ -6,6 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 
 import { MeshToken__factory, type MeshToken } from "../../typechain-types";
 import { MESH, coreFixture } from "../helpers/fixtures";
+import { signPermit, tokenDomain } from "../helpers/permit";
 
 const MAX_SUPPLY = 1_000_000_000n * MESH;
 const GENESIS = 100_000_000n * MESH;
@@ -19,21 +20,6 @@ async function tokenFixture() {
   return { token, admin, minter, alice, bob, carol, outsider };
 }
 
-async function tokenDomain(token: MeshToken) {
-  const domain = await token.eip712Domain();
-  return { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: domain.verifyingContract };
-}
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
 const DELEGATION_TYPES = {
   Delegation: [
     { name: "delegatee", type: "address" },
@@ -41,25 +27,6 @@ const DELEGATION_TYPES = {
     { name: "expiry", type: "uint256" },
   ],
 };
-
-async function signPermit(
-  token: MeshToken,
-  signer: HardhatEthersSigner,
-  owner: string,
-  spender: string,
-  value: bigint,
-  deadline: bigint,
-  nonce?: bigint,
-) {
-  const signature = await signer.signTypedData(await tokenDomain(token), PERMIT_TYPES, {
-    owner,
-    spender,
-    value,
-    nonce: nonce ?? (await token.nonces(owner)),
-    deadline,
-  });
-  return ethers.Signature.from(signature);
-}
 
 async function signDelegation(
   token: MeshToken,
