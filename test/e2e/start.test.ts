@@ -59,9 +59,9 @@ describe("e2e: npm start", function () {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs 100 devices for 3 epochs; the summary matches the chain; no child process survives", async function () {
+  it("runs 60 devices for 3 epochs; the summary matches the chain; no child process survives", async function () {
     const summaryFile = path.join(dir, "summary.json");
-    const run = await npmStart(["--devices", "100", "--epochs", "3", "--chain", node.url, "--summary-json", summaryFile]);
+    const run = await npmStart(["--devices", "60", "--epochs", "3", "--chain", node.url, "--summary-json", summaryFile]);
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.match(/Summary/);
     const summary = JSON.parse(readFileSync(summaryFile, "utf8")) as Summary;

@@ -50,8 +50,9 @@ const MIN_DELIVERY_BPS = 9_000;
 const BID_FUNDS = 100n * MESH;
 
 /**
- * Posts a compute order and a storage order, runs both auctions (moves chain time through the commit and reveal
- * windows, about two hours) and closes them. Fleet bidders are honest devices of two distinct operators.
+ * Posts a compute order and, when the fleet has an honest storage device, a storage order; runs the auctions (moves
+ * chain time through the commit and reveal windows, about two hours) and closes them. Fleet bidders are honest
+ * devices of distinct operators.
  */
 export async function rentResources(
   network: Network,
@@ -81,7 +82,6 @@ export async function rentResources(
   // Two bidders per order where the fleet has them (a small fleet may leave one).
   const storageBidders = honest(ResourceClass.Storage, []).slice(0, 2);
   const computeRivals = honest(ResourceClass.ComputeCpu, [options.cliProvider.address]).slice(0, 1);
-  if (storageBidders.length === 0) throw new Error("the fleet has no honest storage device to rent (use more devices)");
   storageBidders.forEach((b, i) => (b.price = (6n + 2n * BigInt(i)) * MESH));
   computeRivals.forEach((b) => (b.price = 18n * MESH));
 
@@ -105,7 +105,9 @@ export async function rentResources(
   };
   const computeDevices = [options.cliProvider.device, ...computeRivals.map((b) => b.device)];
   const computeOrder = await post(ResourceClass.ComputeCpu, computeDevices, COMPUTE_MAX_PRICE);
-  const storageOrder = await post(ResourceClass.Storage, storageBidders.map((b) => b.device), STORAGE_MAX_PRICE);
+  // A fleet too small to hold an honest storage device rents compute only.
+  const storageOrder =
+    storageBidders.length === 0 ? null : await post(ResourceClass.Storage, storageBidders.map((b) => b.device), STORAGE_MAX_PRICE);
 
   // Commit: fleet bidders directly, the CLI provider with `market bid` (it keeps its salt in a bid file).
   const salts = new Map<string, string>();
@@ -121,7 +123,7 @@ export async function rentResources(
   await options.cliProvider.cli("market", "bid", computeOrder.toString(), "--price", cliPrice, "--device", options.cliProvider.device);
   const fleetBids = [
     ...computeRivals.map((b) => [computeOrder, b] as const),
-    ...storageBidders.map((b) => [storageOrder, b] as const),
+    ...storageBidders.map((b) => [storageOrder!, b] as const),
   ];
   for (const [orderId, b] of fleetBids) await commit(orderId, b);
 
@@ -132,8 +134,9 @@ export async function rentResources(
     const salt = salts.get(`${orderId}:${b.wallet.address}`)!;
     await (await marketplace.connect(b.wallet).revealBid(orderId, b.price, [b.device], salt)).wait();
   }
-  await advanceTo(network.provider, (await marketplace.getOrder(storageOrder)).revealEndsAt);
-  for (const orderId of [computeOrder, storageOrder]) {
+  const orders = storageOrder === null ? [computeOrder] : [computeOrder, storageOrder];
+  await advanceTo(network.provider, (await marketplace.getOrder(orders.at(-1)!)).revealEndsAt);
+  for (const orderId of orders) {
     await (await marketplace.connect(network.deployer).closeAuction(orderId)).wait();
   }
 
@@ -152,10 +155,9 @@ export async function rentResources(
       settledBy,
     };
   };
-  return [
-    await rental(computeOrder, ResourceClass.ComputeCpu, "customer"),
-    await rental(storageOrder, ResourceClass.Storage, "keeper"),
-  ];
+  const rentals = [await rental(computeOrder, ResourceClass.ComputeCpu, "customer")];
+  if (storageOrder !== null) rentals.push(await rental(storageOrder, ResourceClass.Storage, "keeper"));
+  return rentals;
 }
 
 /**

@@ -260,7 +260,7 @@ async function run(
       log(
         `Market: ${className(r.resourceClass)} order ${r.leaseId}: ${r.bids} sealed bid${r.bids === 1 ? "" : "s"}; ${r.provider} won at ` +
           `${mesh(r.pricePerEpoch)} MESH/epoch${r.losingPrice === null ? "" : ` (next best ${mesh(r.losingPrice)})`}; ` +
-          `lease runs epochs 1-${options.epochs - 1}, paid per verified delivery`,
+          `lease runs ${options.epochs === 2 ? "epoch 1" : `epochs 1-${options.epochs - 1}`}, paid per verified delivery`,
       );
     }
   }
@@ -435,8 +435,8 @@ async function run(
     const { marketplace } = contracts;
     const meshAddress = await contracts.token.getAddress();
     if ((await marketplace.credit(providerKey.address, meshAddress)) > 0n) await cli("market", "withdraw");
-    const storage = rentals.find((r) => r.resourceClass === ResourceClass.Storage)!;
-    const wallet = registered.operators.find((o) => o.wallet.address === storage.provider)?.wallet;
+    const storage = rentals.find((r) => r.resourceClass === ResourceClass.Storage);
+    const wallet = registered.operators.find((o) => o.wallet.address === storage?.provider)?.wallet;
     if (wallet !== undefined && (await marketplace.credit(wallet.address, meshAddress)) > 0n) {
       await (await marketplace.connect(wallet).withdraw(meshAddress)).wait();
     }
