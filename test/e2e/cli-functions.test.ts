@@ -1,8 +1,11 @@
 /**
- * End-to-end test of `meshwork functions` (scripts/cli/functions/): a Hardhat node with the protocol deployed and
- * handed to governance, two fake oracle nodes serving genuine `/v1/verdicts/:epoch/leaves` documents (built by the
- * node's own `leavesDocument` from really aggregated epochs), and every command run as a subprocess, as
- * test/e2e/cli.test.ts does. The source runs in Deno (`simulateScript`): `npx hardhat test` puts it on PATH.
+ * End-to-end test of `meshwork functions` (scripts/cli/functions/): Hardhat's in-process network served over HTTP by
+ * Hardhat's own JSON-RPC server on a free port (the toolkit's ethers v5 signer talks to it like to any RPC), the
+ * protocol deployed and handed to governance, two fake oracle nodes serving genuine `/v1/verdicts/:epoch/leaves`
+ * documents (built by the node's own `leavesDocument` from really aggregated epochs), and every command run in-process
+ * (`runCliInProcess`), as test/e2e/cli.test.ts does; one test spawns the CLI as a real process (`runCli`). The source
+ * runs in Deno (`simulateScript`, a child process): `npx hardhat test` puts it on PATH. The chain is snapshotted
+ * first and reverted afterwards, so the other test files see it as it was.
  *
  * Epochs: 0 has the oracles' verdict on chain (agree), 1 a different verdict on chain (differ), 2 none yet.
  */
@@ -15,6 +18,8 @@ import path from "node:path";
 
 import { expect } from "chai";
 import { Interface, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import hre from "hardhat";
+import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 
 import { readVerdictSource } from "../../oracles/functions/source";
 import { leavesDocument } from "../../oracles/node/verdict-routes";
@@ -22,17 +27,10 @@ import { deploymentPath, readDeploymentFile, type FunctionsSection } from "../..
 import { ConfirmationMode, ConfirmationStatus } from "../../sdk/enums";
 import { verdictStructHash } from "../../sdk/verdict";
 import { OracleHub__factory, FunctionsVerdictConfirmer__factory } from "../../typechain-types";
-import { failureLine, runCli, succeeded, type Run } from "../helpers/cli";
+import { failureLine, runCli, runCliInProcess, succeeded, type Run } from "../helpers/cli";
 import { aggregatedEpoch } from "../helpers/leaves";
 import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
-import {
-  advanceTo,
-  deployNetwork,
-  hardhatAccount,
-  startHardhatNode,
-  type HardhatNode,
-  type Network,
-} from "../../scripts/lib/localnet/network";
+import { advanceTo, deployNetwork, hardhatAccount, type Network } from "../../scripts/lib/localnet/network";
 
 /** An HTTP server on a free 127.0.0.1 port. */
 function listen(handler: RequestListener): Promise<{ server: Server; url: string }> {
@@ -63,18 +61,21 @@ describe("e2e: meshwork functions CLI", function () {
   /** What the fake oracle nodes serve at /v1/verdicts/<epoch>/leaves. */
   const documents = new Map(epochs.map((a) => [a.verdict.epoch.toString(), leavesDocument(a.verdict, a.file)]));
 
-  let node: HardhatNode | undefined;
+  let snapshot: string | undefined;
+  let rpcServer: JsonRpcServer | undefined;
+  let url: string;
   let network: Network;
   let dir: string;
   const servers: Server[] = [];
   let endpoints: string[];
   let downUrl: string;
 
+  /**
+   * Runs `meshwork <args> --deployments <dir>` in-process with MESHWORK_RPC_URL set, sending with `key` (if any);
+   * `extraEnv` sets more variables for the run (PATH). Concurrent calls take turns (see `runCliInProcess`).
+   */
   async function cli(args: string[], key?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_RPC_URL: node?.url, FORCE_COLOR: "0", ...extraEnv };
-    delete env.MESHWORK_KEY;
-    if (key !== undefined) env.MESHWORK_KEY = key;
-    return runCli([...args, "--deployments", dir], env, 60_000);
+    return runCliInProcess([...args, "--deployments", dir], { MESHWORK_RPC_URL: url, MESHWORK_KEY: key, ...extraEnv });
   }
 
   /** PATH without the folders holding a `deno` (node_modules/.bin among them). */
@@ -91,8 +92,10 @@ describe("e2e: meshwork functions CLI", function () {
 
   before(async function () {
     dir = await mkdtemp(path.join(tmpdir(), "meshwork-cli-functions-"));
-    node = await startHardhatNode();
-    network = await deployNetwork(node.url, {
+    snapshot = (await hre.network.provider.request({ method: "evm_snapshot", params: [] })) as string;
+    rpcServer = new JsonRpcServer({ hostname: "127.0.0.1", port: 0, provider: hre.network.provider });
+    url = `http://127.0.0.1:${(await rpcServer.listen()).port}`;
+    network = await deployNetwork(url, {
       oracles: oracleWallets().map((w) => w.address),
       epochLength: 3600n,
       submissionWindow: 86_400n,
@@ -126,7 +129,8 @@ describe("e2e: meshwork functions CLI", function () {
   after(async function () {
     network?.provider.destroy();
     await Promise.all(servers.map(close));
-    await node?.stop();
+    await rpcServer?.close();
+    if (snapshot !== undefined) await hre.network.provider.request({ method: "evm_revert", params: [snapshot] });
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -247,5 +251,21 @@ describe("e2e: meshwork functions CLI", function () {
     expect(status.stdout).to.include(`confirmed       ${hash}`);
     expect(status.stdout).to.include("agrees with the verdict on chain");
     expect(quietly(again)).to.include("no pending confirmation requests");
+  });
+
+  it("as a real process: a bad option exits 1 with one line on stderr; --help and a toolkit command exit 0", async function () {
+    // The other tests run the CLI in-process; this one spawns it as a user does (`runCli`), for what only a process
+    // shows: the exit status, everything on stderr (the toolkit's start-up notices kept off it), and that it ends.
+    const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_RPC_URL: url, FORCE_COLOR: "0" };
+    delete env.MESHWORK_KEY;
+    const { subscriptionId } = recorded();
+    const [bad, help, show] = await Promise.all([
+      runCli(["functions", "simulate", "--epoch", "0", "--bogus", "--deployments", dir], env, 60_000),
+      runCli(["functions", "--help"], env, 60_000),
+      runCli(["functions", "subscription", "show", "--subscription", subscriptionId, "--deployments", dir], env, 60_000),
+    ]);
+    expect(failureLine(bad)).to.include("unknown option '--bogus'");
+    expect(quietly(help)).to.include("Usage: meshwork functions").and.include("simulate");
+    expect(quietly(show)).to.include(`owner          ${deployer.address}`);
   });
 });

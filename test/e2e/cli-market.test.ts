@@ -1,8 +1,9 @@
 /**
  * End-to-end test of `meshwork market` (scripts/cli/market.ts), fast: the protocol is deployed to Hardhat's in-process
  * network, served over HTTP by Hardhat's own JSON-RPC server on a free port, and every command runs in-process
- * through `run(argv)` of scripts/cli/main.ts with stdout and stderr captured (no process per command). The chain is
- * snapshotted first and reverted afterwards, so the other test files see it as it was.
+ * through `run(argv)` of scripts/cli/main.ts with stdout and stderr captured (`runCliInProcess` of test/helpers/cli.ts,
+ * no process per command). The chain is snapshotted first and reverted afterwards, so the other test files see it as
+ * it was.
  *
  * Accounts: 0 deploys (genesis holder, oracle admin), 10 is the provider (two Storage devices), 12 the customer, 13 a
  * third party (closes the auction, settles for the bounty). The oracle committee is `oracleWallets()`; a tiny HTTP
@@ -20,12 +21,11 @@ import { cellToParent } from "h3-js";
 import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 
-import { run } from "../../scripts/cli/main";
 import { advanceTo, deployNetwork, hardhatAccount, type Network } from "../../scripts/lib/localnet/network";
 import { deploymentPath } from "../../sdk/deployment";
 import { buildLeasesTree } from "../../sdk/trees";
 import { FeeOnTransferToken__factory } from "../../typechain-types";
-import { failureLine, succeeded, type Run } from "../helpers/cli";
+import { failureLine, runCliInProcess, succeeded, type Run } from "../helpers/cli";
 import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
 
 const H3_CELL = "8c283082800b3ff";
@@ -52,33 +52,7 @@ describe("e2e: meshwork market CLI (in-process)", function () {
 
   /** Runs `meshwork <args>` in-process, sending with `key` (if any); stdout and stderr are captured. */
   async function cli(args: string[], key?: string): Promise<Run> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const capture =
-      (sink: string[]) =>
-      (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-        sink.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
-        const callback = rest.find((r) => typeof r === "function") as (() => void) | undefined;
-        callback?.();
-        return true;
-      };
-    const { write: stdoutWrite } = process.stdout;
-    const { write: stderrWrite } = process.stderr;
-    const savedKey = process.env.MESHWORK_KEY;
-    if (key === undefined) delete process.env.MESHWORK_KEY;
-    else process.env.MESHWORK_KEY = key;
-    process.stdout.write = capture(out) as typeof process.stdout.write;
-    process.stderr.write = capture(err) as typeof process.stderr.write;
-    let code: number;
-    try {
-      code = await run([...args, "--rpc", url, "--deployments", deployments]);
-    } finally {
-      process.stdout.write = stdoutWrite;
-      process.stderr.write = stderrWrite;
-      if (savedKey === undefined) delete process.env.MESHWORK_KEY;
-      else process.env.MESHWORK_KEY = savedKey;
-    }
-    return { code, stdout: out.join(""), stderr: err.join("") };
+    return runCliInProcess([...args, "--rpc", url, "--deployments", deployments], key === undefined ? {} : { MESHWORK_KEY: key });
   }
 
   async function nonce(address: string): Promise<number> {

@@ -1,7 +1,11 @@
 /**
- * End-to-end test of the CLI (scripts/cli): a Hardhat node, the protocol deployed to it by `scripts/deploy.ts` (with
- * governance), and every command run as a subprocess (`node -r ts-node/register/transpile-only scripts/cli/main.ts`)
- * with MESHWORK_RPC_URL / MESHWORK_KEY / --deployments, checking exit codes and output, success and failure paths.
+ * End-to-end test of the CLI (scripts/cli): Hardhat's in-process network served over HTTP by Hardhat's own JSON-RPC
+ * server on a free port, the protocol deployed to it by `scripts/deploy.ts` (with governance, run as `npx hardhat run
+ * --network remote` in its own process), and every command run in-process through `run(argv)` of scripts/cli/main.ts
+ * (`runCliInProcess`) with MESHWORK_RPC_URL / MESHWORK_KEY / --deployments, checking exit codes and output, success
+ * and failure paths. One test runs the CLI as a real process (`runCli`), for what only a process shows: its exit
+ * status and stderr, and that it ends. The chain is snapshotted first and reverted afterwards, so the other test files
+ * see it as it was.
  *
  * Accounts: 0 deploys and holds the genesis supply (governance), 10 is an operator, 11 a delegator. The oracle
  * committee is `oracleWallets()`, so the test can sign and finalise a verdict for the claim path.
@@ -15,19 +19,23 @@ import path from "node:path";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet, ZeroHash, parseEther } from "ethers";
+import hre from "hardhat";
+import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 
 import { connectMeshwork, type Meshwork } from "../../sdk/deployment";
 import { DeviceStatus, FaultKind, FaultParam, Param } from "../../sdk/enums";
-import { CLI, exec, failureLine, succeeded, type Run } from "../helpers/cli";
+import { exec, failureLine, runCli, runCliInProcess, succeeded, type Run } from "../helpers/cli";
 import { makeVerdict, oracleWallets, signedBy } from "../helpers/verdicts";
-import { advanceTo, freePort, hardhatAccount, startHardhatNode, type HardhatNode } from "../../scripts/lib/localnet/network";
+import { advanceTo, freePort, hardhatAccount } from "../../scripts/lib/localnet/network";
 
 const H3_CELL = "8c283082800b3ff";
 
 describe("e2e: meshwork CLI", function () {
   this.timeout(180_000);
 
-  let node: HardhatNode | undefined;
+  let snapshot: string | undefined;
+  let rpcServer: JsonRpcServer | undefined;
+  let url: string;
   let dir: string;
   let provider: JsonRpcProvider;
   let meshwork: Meshwork;
@@ -41,11 +49,9 @@ describe("e2e: meshwork CLI", function () {
   let deviceAddress: string;
   let oracleUrl: string;
 
-  async function cli(args: string[], key?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_RPC_URL: node?.url, FORCE_COLOR: "0", ...extraEnv };
-    delete env.MESHWORK_KEY;
-    if (key !== undefined) env.MESHWORK_KEY = key;
-    return exec("node", ["-r", "ts-node/register/transpile-only", CLI, ...args, "--deployments", dir], env);
+  /** Runs `meshwork <args> --deployments <dir>` in-process with MESHWORK_RPC_URL set, sending with `key` (if any). */
+  async function cli(args: string[], key?: string): Promise<Run> {
+    return runCliInProcess([...args, "--deployments", dir], { MESHWORK_RPC_URL: url, MESHWORK_KEY: key });
   }
 
   async function latest(): Promise<bigint> {
@@ -55,13 +61,15 @@ describe("e2e: meshwork CLI", function () {
 
   before(async function () {
     dir = await mkdtemp(path.join(tmpdir(), "meshwork-cli-"));
-    node = await startHardhatNode();
+    snapshot = (await hre.network.provider.request({ method: "evm_snapshot", params: [] })) as string;
+    rpcServer = new JsonRpcServer({ hostname: "127.0.0.1", port: 0, provider: hre.network.provider });
+    url = `http://127.0.0.1:${(await rpcServer.listen()).port}`;
     const deployed = await exec(
       "npx",
       ["hardhat", "run", "--no-compile", "--network", "remote", "scripts/deploy.ts"],
       {
         ...process.env,
-        MESHWORK_RPC_URL: node.url,
+        MESHWORK_RPC_URL: url,
         DEPLOYER_KEY: deployer.privateKey,
         DEPLOYMENTS_DIR: dir,
         EPOCH_LENGTH: "3600",
@@ -73,7 +81,7 @@ describe("e2e: meshwork CLI", function () {
     );
     expect(deployed.code, `deploy failed:\n${deployed.stderr}\n${deployed.stdout}`).to.equal(0);
 
-    provider = new JsonRpcProvider(node.url, undefined, { pollingInterval: 50, cacheTimeout: -1 });
+    provider = new JsonRpcProvider(url, undefined, { pollingInterval: 50, cacheTimeout: -1 });
     meshwork = await connectMeshwork(deployer.connect(provider), { dir });
     expect(meshwork.governance).to.not.equal(null);
     // The operator and the delegator get MESH from the genesis holder.
@@ -94,7 +102,8 @@ describe("e2e: meshwork CLI", function () {
   after(async function () {
     provider?.destroy();
     await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-    await node?.stop();
+    await rpcServer?.close();
+    if (snapshot !== undefined) await hre.network.provider.request({ method: "evm_revert", params: [snapshot] });
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -107,11 +116,7 @@ describe("e2e: meshwork CLI", function () {
     );
     const empty = await mkdtemp(path.join(tmpdir(), "meshwork-cli-empty-"));
     try {
-      const run = await exec(
-        "node",
-        ["-r", "ts-node/register/transpile-only", CLI, "status", operator.address, "--deployments", empty],
-        { ...process.env, MESHWORK_RPC_URL: node?.url },
-      );
+      const run = await runCliInProcess(["status", operator.address, "--deployments", empty], { MESHWORK_RPC_URL: url });
       expect(failureLine(run)).to.include("no deployment for chain 31337");
     } finally {
       await rm(empty, { recursive: true, force: true });
@@ -119,6 +124,23 @@ describe("e2e: meshwork CLI", function () {
     expect(failureLine(await cli(["gov", "propose", "--param", "Bogus", "--value", "1"], deployer.privateKey))).to.include(
       'unknown parameter "Bogus"',
     );
+  });
+
+  it("as a real process: a bad command exits 1 with one line on stderr, --help and a command on the chain exit 0", async function () {
+    // The other tests run the CLI in-process; this one spawns it as a user does (`runCli`), for what only a process
+    // shows: the exit status, everything on stderr, and that it ends after talking to the RPC.
+    const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_RPC_URL: url, FORCE_COLOR: "0" };
+    delete env.MESHWORK_KEY;
+    const [bad, help, status] = await Promise.all([
+      runCli(["frobnicate", "--deployments", dir], env),
+      runCli(["--help"], env),
+      runCli(["status", operator.address, "--json", "--deployments", dir], env),
+    ]);
+    expect(failureLine(bad)).to.include("unknown command 'frobnicate'");
+    expect(succeeded(help)).to.include("Usage: meshwork").and.include("status");
+    expect(help.stderr).to.equal("");
+    expect(JSON.parse(succeeded(status))).to.include({ selfStake: "0" });
+    expect(status.stderr).to.equal("");
   });
 
   it("device keygen writes a 0600 key file and prints only the address", async function () {
