@@ -100,7 +100,7 @@ contract Marketplace is IMarketplace {
     function cancelOrder(uint256 orderId) external {
         Order storage order = _openOrder(orderId);
         if (msg.sender != order.customer) revert NotCustomer(msg.sender);
-        if (order.bidCount != 0) revert OrderHasBids(orderId);
+        if (_bids[orderId].length != 0) revert OrderHasBids(orderId);
         order.status = OrderStatus.Cancelled;
         credit[order.customer][order.token] += order.escrow;
         order.escrow = 0;
@@ -115,11 +115,12 @@ contract Marketplace is IMarketplace {
         if (block.timestamp >= order.commitEndsAt) revert CommitWindowClosed(orderId, order.commitEndsAt);
         if (msg.sender == order.customer) revert SelfBid(orderId);
         if (_bidSlot[orderId][msg.sender] != 0) revert AlreadyBid(orderId, msg.sender);
-        if (order.bidCount >= MAX_BIDS) revert TooManyBids(orderId);
+        Bid[] storage bids = _bids[orderId];
+        if (bids.length >= MAX_BIDS) revert TooManyBids(orderId);
 
-        bidIndex = order.bidCount++;
+        bidIndex = bids.length;
         _bidSlot[orderId][msg.sender] = bidIndex + 1;
-        Bid storage bid = _bids[orderId].push();
+        Bid storage bid = bids.push();
         bid.provider = msg.sender;
         bid.commitment = commitment;
         emit BidCommitted(orderId, bidIndex, msg.sender, commitment);
@@ -181,9 +182,10 @@ contract Marketplace is IMarketplace {
         uint64 through = epoch < lease.endEpoch ? epoch : lease.endEpoch;
         uint256 due = through - lease.settledThrough;
         uint256 newlyDelivered = delivered - lease.delivered;
+        uint256 newlyBreached = breaches - lease.breaches;
         // Cumulative leaves cover every epoch up to `epoch`, and none carries more than the epochs it covers.
-        if (newlyDelivered > due * BPS || breaches - lease.breaches > due) {
-            revert DeliveryExceedsTerm(leaseId, newlyDelivered, due * BPS);
+        if (newlyDelivered > due * BPS || newlyBreached > due) {
+            revert DeliveryExceedsTerm(leaseId, newlyDelivered, newlyBreached, due);
         }
         lease.settledThrough = through;
         lease.delivered = delivered;

@@ -27,7 +27,7 @@ enum OrderStatus {
 }
 
 /// @notice A posted order and its auction.
-/// @dev Seven storage slots (plus the region's cells), the fewest these fields fit in.
+/// @dev Seven storage slots (plus the region's cells), the fewest these fields fit in. Its bids are `getBids`.
 // solhint-disable-next-line gas-struct-packing
 struct Order {
     address customer;
@@ -35,7 +35,6 @@ struct Order {
     ResourceClass resourceClass;
     uint16 minDeliveryBps;
     uint32 durationEpochs;
-    uint8 bidCount;
     IERC20 token;
     uint40 commitEndsAt; // bids are committed before this time
     uint40 revealEndsAt; // and revealed before this one; the auction closes after it
@@ -218,8 +217,9 @@ interface IMarketplace {
     error InvalidDeliveryProof(uint256 leaseId, uint64 epoch);
     /// @notice The verdict's cumulative values are below what was already settled.
     error DeliveryDecreased(uint256 leaseId);
-    /// @notice The verdict claims more delivery than the settled epochs allow.
-    error DeliveryExceedsTerm(uint256 leaseId, uint256 delivered, uint256 maximum);
+    /// @notice The leaf adds more delivered basis points (above 10,000 per epoch) or breaches (above one per epoch)
+    /// than the `epochs` it settles.
+    error DeliveryExceedsTerm(uint256 leaseId, uint256 delivered, uint256 breaches, uint256 epochs);
     /// @notice Notice was given or the lease was closed: its end is final.
     error LeaseClosing(uint256 leaseId);
     /// @notice The lease's paid-for epochs are over (only settlement and expiry remain).

@@ -282,7 +282,7 @@ async function runScenario(steps: Step[]): Promise<void> {
     const orders = await m.orderCount();
     for (let id = 1n; id <= orders; id++) {
       const o = await m.getOrder(id);
-      if (o.status === BigInt(OrderStatus.Open)) held += o.escrow + o.bidCount * o.bidDeposit;
+      if (o.status === BigInt(OrderStatus.Open)) held += o.escrow + BigInt((await m.getBids(id)).length) * o.bidDeposit;
       else expect(o.escrow).to.equal(0n);
     }
     expect(await token.balanceOf(m), `${where}: M1 marketplace balance`).to.equal(held);

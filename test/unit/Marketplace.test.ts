@@ -208,7 +208,7 @@ describe("Marketplace", function () {
       expect(o.token).to.equal(await f.token.getAddress());
       expect(o.commitEndsAt).to.equal(postedAt + COMMIT_WINDOW);
       expect(o.revealEndsAt).to.equal(postedAt + COMMIT_WINDOW + REVEAL_WINDOW);
-      expect(o.bidCount).to.equal(0n);
+      expect(await f.marketplace.getBids(1n)).to.have.length(0);
       expect(o.maxPricePerEpoch).to.equal(10n * MESH);
       expect(o.minStake).to.equal(100n * MESH);
       expect(o.escrow).to.equal(ESCROW);
@@ -451,7 +451,7 @@ describe("Marketplace", function () {
       expect(bids[0].pricePerEpoch).to.equal(0n);
       expect(bids[0].commitment).to.equal(commitment);
       expect(bids[0].devices).to.deep.equal([]);
-      expect((await f.marketplace.getOrder(f.orderId)).bidCount).to.equal(2n);
+      expect(await f.marketplace.getBids(f.orderId)).to.have.length(2);
     });
 
     it("uses the deposit in force when the order was posted (none if it was zero)", async function () {
@@ -513,7 +513,7 @@ describe("Marketplace", function () {
       await expect(f.marketplace.connect(bidders[20]).commitBid(f.orderId, ethers.id("20")))
         .to.be.revertedWithCustomError(f.marketplace, "TooManyBids")
         .withArgs(f.orderId);
-      expect((await f.marketplace.getOrder(f.orderId)).bidCount).to.equal(20n);
+      expect(await f.marketplace.getBids(f.orderId)).to.have.length(20);
       // None revealed: each deposit comes back less the forfeit.
       await toClose(f, f.orderId);
       await expect(f.marketplace.closeAuction(f.orderId)).to.emit(f.marketplace, "OrderUnfilled").withArgs(f.orderId);
@@ -1083,10 +1083,10 @@ describe("Marketplace", function () {
       ).leases!;
       await expect(settleValue(f, tree, leaf(1n, FULL + 1n)))
         .to.be.revertedWithCustomError(f.marketplace, "DeliveryExceedsTerm")
-        .withArgs(1n, FULL + 1n, FULL);
+        .withArgs(1n, FULL + 1n, 0n, 1n);
       await expect(settleValue(f, tree, leaf(1n, 5_000n, 2n)))
         .to.be.revertedWithCustomError(f.marketplace, "DeliveryExceedsTerm")
-        .withArgs(1n, 5_000n, FULL);
+        .withArgs(1n, 5_000n, 2n, 1n);
       // Each value is only bounded by the epochs settled: one epoch may carry up to 10,000 bps and one breach.
       await expect(settleValue(f, tree, leaf(1n, FULL, 1n))).to.emit(f.marketplace, "LeaseSettled");
     });
