@@ -15,14 +15,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSy
 import path from "node:path";
 
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { cellToParent, getResolution, isValidCell } from "h3-js";
 import { Command } from "commander";
 import {
-  AbiCoder,
   ZeroHash,
   getAddress,
   hexlify,
   isError,
-  keccak256,
   randomBytes,
   type LogDescription,
   type TransactionReceipt,
@@ -85,7 +84,7 @@ export function marketCommand(): Command {
       await withSession(openRead(globalsOf(command)), async (s) => {
         const [order, bids, now] = await Promise.all([loadOrder(s, orderId), s.meshwork.marketplace.getBids(orderId), s.now()]);
         const token = await tokenInfo(s, order.token);
-        const view = { order: orderView(orderId, order, token), bids: bids.map((b, i) => bidView(i, b)), at: now };
+        const view = { order: orderView(orderId, order, token, bids.length), bids: bids.map((b, i) => bidView(i, b)), at: now };
         if (options.json === true) print(toJson(view));
         else print(...orderLines(view.order, token, now), ...bidLines(bids, token));
       });
@@ -221,8 +220,9 @@ export function marketCommand(): Command {
       await withSession(openSend(globalsOf(command)), async (s) => {
         const order = await openOrder(s, orderId);
         if (s.account !== order.customer) throw new CliError(`only the customer ${order.customer} may cancel order ${orderId}`);
-        if (order.bidCount > 0n) {
-          throw new CliError(`order ${orderId} has ${order.bidCount} bid(s): it can no longer be cancelled`);
+        const bids = (await s.meshwork.marketplace.getBids(orderId)).length;
+        if (bids > 0) {
+          throw new CliError(`order ${orderId} has ${bids} bid(s): it can no longer be cancelled`);
         }
         await s.send(`cancel order ${orderId}`, s.meshwork.marketplace.cancelOrder(orderId));
         print(`escrow credited back: market withdraw${(await tokenInfo(s, order.token)).mesh ? "" : ` --token ${order.token}`}`);
@@ -410,7 +410,8 @@ async function listOrders(s: ReadSession, provider: string | null, all: boolean,
         (d) => d.resourceClass === cls && (order.region.length === 0 || order.region.some((r) => h3Contains(r, d.location))),
       );
       const token = await tokenInfo(s, order.token);
-      listed.push({ ...orderView(id, order, token), phase: phase(order, now), devices: fitting.map((d) => d.device) });
+      const bidCount = (await marketplace.getBids(id)).length;
+      listed.push({ ...orderView(id, order, token, bidCount), phase: phase(order, now), devices: fitting.map((d) => d.device) });
       tokens.push(token);
     }
   }
@@ -644,7 +645,6 @@ const leasesFileSchema = z.object({
       deliveredBps: z.number().int().min(0).max(10_000).nullable(),
       delivered: decimal,
       breaches: decimal,
-      leaf: bytes32,
       proof: z.array(bytes32),
     }),
   ),
@@ -683,10 +683,6 @@ async function settle(s: SendSession, leaseId: bigint, oracle: string): Promise<
     throw new CliError(`the verdict file's entry for lease ${leaseId} is out of range (delivered uint64, breaches uint32)`);
   }
   const value = [leaseId, delivered, breaches];
-  const leaf = keccak256(keccak256(AbiCoder.defaultAbiCoder().encode(LEASE_LEAF_ENCODING, value)));
-  if (leaf.toLowerCase() !== entry.leaf.toLowerCase()) {
-    throw new CliError(`the verdict file's leaf for lease ${leaseId} is ${entry.leaf}, its values hash to ${leaf}`);
-  }
   if (!StandardMerkleTree.verify(root, LEASE_LEAF_ENCODING, value, entry.proof)) {
     throw new CliError(`the proof of lease ${leaseId} in the verdict file does not verify against root ${root}`);
   }
@@ -743,7 +739,8 @@ interface OrderView {
   region: string[];
 }
 
-function orderView(orderId: bigint, o: OrderStructOutput, token: TokenInfo): OrderView {
+/** `bidCount`: the order's bids so far (`getBids`). */
+function orderView(orderId: bigint, o: OrderStructOutput, token: TokenInfo, bidCount: number): OrderView {
   return {
     orderId,
     customer: o.customer,
@@ -761,7 +758,7 @@ function orderView(orderId: bigint, o: OrderStructOutput, token: TokenInfo): Ord
     bidDeposit: o.bidDeposit,
     commitEndsAt: o.commitEndsAt,
     revealEndsAt: o.revealEndsAt,
-    bidCount: o.bidCount,
+    bidCount: BigInt(bidCount),
     region: o.region.map((r) => r.toString(16)),
   };
 }
@@ -1018,12 +1015,10 @@ function compareAddresses(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** `H3.contains`: `cell` lies in `region` (`region` is `cell` or one of its ancestors). */
-export function h3Contains(region: bigint, cell: bigint): boolean {
-  const RES_OFFSET = 52n;
-  const res = (region >> RES_OFFSET) & 0xfn;
-  if (((cell >> RES_OFFSET) & 0xfn) < res) return false;
-  const unused = (1n << ((15n - res) * 3n)) - 1n;
-  const resMask = 0xfn << RES_OFFSET;
-  return ((cell & ~resMask & UINT64_MAX) | (res << RES_OFFSET) | unused) === region;
+/** The contract's `H3.contains`: `cell` lies in `region` (`region` is `cell` or one of its ancestors). */
+function h3Contains(region: bigint, cell: bigint): boolean {
+  const [r, c] = [region.toString(16), cell.toString(16)];
+  if (!isValidCell(r) || !isValidCell(c)) return false;
+  const res = getResolution(r);
+  return getResolution(c) >= res && cellToParent(c, res) === r;
 }
