@@ -3,9 +3,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
+import { LEASE_LEAF_ENCODING } from "../../sdk/trees";
 import type { OrderTermsStruct } from "../../typechain-types/contracts/Marketplace";
 import { MESH, ResourceClass, protocolFixture, registerDevice, type ProtocolFixture } from "./fixtures";
 import { makeVerdict, signedBy } from "./verdicts";
+
+export { LEASE_LEAF_ENCODING };
 
 export const HOUR = 3_600n;
 export const BPS = 10_000n;
@@ -21,7 +24,6 @@ export const LEASE_NOTICE_EPOCHS = 1n;
 export const SLA_BREACH_EPOCHS = 3n;
 /** Marketplace constants. */
 export const SETTLEMENT_GRACE = 30n * 86_400n;
-export const LEASE_LEAF_ENCODING = ["uint256", "uint64", "uint32"];
 export const FAULT_LEAF_ENCODING = ["address", "uint8", "bytes32"];
 
 export { LeaseStatus, OrderStatus } from "../../sdk/enums";
@@ -176,10 +178,8 @@ export function leaseProof(tree: LeasesTree, leaseId: bigint): { delivered: bigi
   throw new Error(`no leaf for lease ${leaseId}`);
 }
 
-/** Evidence of a ServiceLevelBreach fault: the lease id as bytes32. */
-export function leaseEvidence(leaseId: bigint): string {
-  return ethers.zeroPadValue(ethers.toBeHex(leaseId), 32);
-}
+/** Evidence of a ServiceLevelBreach fault: the lease id as bytes32 (as the aggregator makes it). */
+export { serviceLevelEvidence as leaseEvidence } from "../../oracles/aggregate";
 
 export interface FinaliseOptions {
   leases?: LeaseValue[];
